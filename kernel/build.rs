@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Links the image with `linker.ld`, for the bare-metal target only.
+
+fn main() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../linker.ld");
+    println!("cargo:rerun-if-changed={script}");
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("none") {
+        println!("cargo:rustc-link-arg-bins=-T{script}");
+        println!("cargo:rustc-link-arg-bins=--no-pie");
+        println!("cargo:rustc-link-arg-bins=-zmax-page-size=4096");
+    }
+}

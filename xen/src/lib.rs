@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The Xen public ABI and the guest services built on it.
+//!
+//! Each ABI type mirrors one struct of `xen/include/public/...` and names its
+//! header. Everything here builds and tests on the host; only the hypercall
+//! instructions themselves are gated on `target_os = "none"`.
+#![cfg_attr(not(test), no_std)]
+
+pub mod start_info;
