@@ -457,6 +457,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// Guest memory with one readable window; everything else is a hole.
+    #[derive(Debug)]
     struct Window {
         base: u64,
         bytes: Vec<u8>,
