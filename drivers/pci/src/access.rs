@@ -29,3 +29,75 @@ pub trait ConfigAccess {
     /// Writes the 32-bit dword at `offset`.
     fn write32(&self, address: Address, offset: u16, value: u32);
 }
+
+/// The width of one configuration access: 1, 2 or 4 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Width {
+    /// 8 bits.
+    Byte,
+    /// 16 bits.
+    Word,
+    /// 32 bits.
+    Dword,
+}
+
+impl Width {
+    /// The width of an access of `bytes` bytes, or `None` unless 1, 2 or 4.
+    pub const fn from_bytes(bytes: u32) -> Option<Self> {
+        match bytes {
+            1 => Some(Self::Byte),
+            2 => Some(Self::Word),
+            4 => Some(Self::Dword),
+            _ => None,
+        }
+    }
+
+    /// The number of bytes moved.
+    pub const fn bytes(self) -> u16 {
+        match self {
+            Self::Byte => 1,
+            Self::Word => 2,
+            Self::Dword => 4,
+        }
+    }
+
+    /// The value bits an access of this width carries.
+    pub const fn mask(self) -> u32 {
+        match self {
+            Self::Byte => 0xFF,
+            Self::Word => 0xFFFF,
+            Self::Dword => 0xFFFF_FFFF,
+        }
+    }
+
+    /// Whether an access of this width at `offset` keeps the [`ConfigAccess`]
+    /// contract: inside configuration space and naturally aligned.
+    pub const fn fits(self, offset: u16) -> bool {
+        offset < CONFIG_SPACE_SIZE && offset.is_multiple_of(self.bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_aligned_accesses_inside_config_space_fit() {
+        assert!(Width::Dword.fits(0xFFC));
+        assert!(!Width::Dword.fits(0xFFE));
+        assert!(!Width::Dword.fits(0x1000));
+        assert!(Width::Word.fits(0xFFE));
+        assert!(!Width::Word.fits(0x3));
+        assert!(Width::Byte.fits(0xFFF));
+        assert!(!Width::Byte.fits(CONFIG_SPACE_SIZE));
+    }
+
+    #[test]
+    fn widths_come_from_byte_counts() {
+        assert_eq!(Width::from_bytes(1), Some(Width::Byte));
+        assert_eq!(Width::from_bytes(2), Some(Width::Word));
+        assert_eq!(Width::from_bytes(4), Some(Width::Dword));
+        assert_eq!(Width::from_bytes(3), None);
+        assert_eq!(Width::Word.mask(), 0xFFFF);
+    }
+}

@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! PCI function addresses (segment:bus:device.function).
 //!
-//! Parsing and printing of the forms Linux uses arrive with enumeration.
+//! They print as Linux prints them, `0000:03:00.0`, and parse from that form
+//! or from the short `03:00.0` (segment 0); all fields are hexadecimal.
+
+use core::fmt;
+use core::str::FromStr;
+
+use crate::select::{ParseError, ParseErrorKind, Selector};
 
 /// The address of one PCI function: segment (domain), bus, device, function.
 ///
@@ -15,11 +21,21 @@ pub struct Address {
 }
 
 impl Address {
+    /// The highest device (slot) number on a bus.
+    pub const MAX_DEVICE: u8 = 0x1F;
+    /// The highest function number of a device.
+    pub const MAX_FUNCTION: u8 = 7;
+
     /// The address `segment:bus:device.function`, or `None` when device ≥ 32
     /// or function ≥ 8.
     pub const fn new(segment: u16, bus: u8, device: u8, function: u8) -> Option<Self> {
-        if device < 32 && function < 8 {
-            Some(Self { segment, bus, device, function })
+        if device <= Self::MAX_DEVICE && function <= Self::MAX_FUNCTION {
+            Some(Self {
+                segment,
+                bus,
+                device,
+                function,
+            })
         } else {
             None
         }
@@ -48,5 +64,85 @@ impl Address {
     /// Device and function packed as in `xen_pci_op.devfn` and Linux's `devfn`.
     pub const fn devfn(self) -> u8 {
         (self.device << 3) | self.function
+    }
+
+    /// The address of function `function` of the same device, or `None` when
+    /// `function` ≥ 8.
+    pub const fn with_function(self, function: u8) -> Option<Self> {
+        Self::new(self.segment, self.bus, self.device, function)
+    }
+}
+
+impl fmt::Display for Address {
+    /// `ssss:bb:dd.f`, lowercase hexadecimal, as Linux's `pci_name()`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:04x}:{:02x}:{:02x}.{:x}",
+            self.segment, self.bus, self.device, self.function
+        )
+    }
+}
+
+impl FromStr for Address {
+    type Err = ParseError;
+
+    /// Parses `ssss:bb:dd.f` or `bb:dd.f` (segment 0); no wildcards.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.parse::<Selector>()? {
+            Selector::Function(address) => Ok(address),
+            Selector::Device { .. } | Selector::Bus { .. } => Err(ParseError::new(
+                text.find('*').unwrap_or_default(),
+                ParseErrorKind::Wildcard,
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(segment: u16, bus: u8, device: u8, function: u8) -> Address {
+        Address::new(segment, bus, device, function).unwrap()
+    }
+
+    #[test]
+    fn new_rejects_device_32_and_function_8() {
+        assert!(Address::new(0, 0, 31, 7).is_some());
+        assert!(Address::new(0, 0, 32, 0).is_none());
+        assert!(Address::new(0, 0, 0, 8).is_none());
+    }
+
+    #[test]
+    fn devfn_packs_device_above_function() {
+        assert_eq!(address(0, 0, 0x1f, 7).devfn(), 0xff);
+        assert_eq!(address(0, 0, 2, 1).devfn(), 0x11);
+    }
+
+    #[test]
+    fn prints_as_linux_pci_name() {
+        assert_eq!(address(0, 3, 0, 0).to_string(), "0000:03:00.0");
+        assert_eq!(address(0xabcd, 0xfe, 0x1f, 7).to_string(), "abcd:fe:1f.7");
+    }
+
+    #[test]
+    fn parses_long_and_short_forms() {
+        assert_eq!("0000:03:00.0".parse(), Ok(address(0, 3, 0, 0)));
+        assert_eq!("03:00.0".parse(), Ok(address(0, 3, 0, 0)));
+        assert_eq!("ABCD:FE:1F.7".parse(), Ok(address(0xabcd, 0xfe, 0x1f, 7)));
+    }
+
+    #[test]
+    fn display_and_parse_round_trip() {
+        let original = address(0x10, 0x80, 0x1c, 4);
+        assert_eq!(original.to_string().parse(), Ok(original));
+    }
+
+    #[test]
+    fn wildcards_are_not_addresses() {
+        let error = "0000:03:00.*".parse::<Address>().unwrap_err();
+        assert_eq!(error.kind(), &ParseErrorKind::Wildcard);
+        assert_eq!(error.position(), 11);
     }
 }
