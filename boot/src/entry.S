@@ -2,6 +2,7 @@
 /*
  * PVH entry: 32-bit protected mode, paging off, %ebx = hvm_start_info
  * (xen/include/public/arch-x86/hvm/start_info.h). Steps, in order:
+ *   0. read the TSC: boot time is measured from here
  *   1. clear BSS (the stack and page tables below live there)
  *   2. stack
  *   3. page tables: identity map of the first 4 GiB in 2 MiB pages
@@ -30,12 +31,19 @@ pvh_start32:
     cld
     mov     %ebx, %esi                  /* keep hvm_start_info across the steps */
 
+step0_tsc:
+    rdtsc                               /* CR4.TSD is clear at entry */
+    mov     %eax, %ebp
+    mov     %edx, %ebx
+
 step1_clear_bss:
     mov     $__bss_start, %edi
     mov     $__bss_end, %ecx
     sub     %edi, %ecx
     xor     %eax, %eax
     rep stosb
+    mov     %ebp, boot_entry_tsc
+    mov     %ebx, boot_entry_tsc+4
 
 step2_stack:
     mov     $boot_stack_top, %esp
@@ -108,8 +116,8 @@ step8_rust:
     .p2align 3
 boot_gdt:
     .quad 0                             /* null */
-    .quad 0x00af9a000000ffff            /* 0x08: 64-bit code, DPL 0 */
-    .quad 0x00cf92000000ffff            /* 0x10: data, DPL 0 */
+    .quad 0x00af9b000000ffff            /* 0x08: 64-bit code, DPL 0, accessed */
+    .quad 0x00cf93000000ffff            /* 0x10: data, DPL 0, accessed (no write-back to rodata) */
 boot_gdt_end:
 boot_gdt_pointer:
     .word boot_gdt_end - boot_gdt - 1
@@ -129,3 +137,6 @@ boot_stack_bottom:
     .skip 0x10000                       /* 64 KiB boot stack: kernel_main keeps it */
     .global boot_stack_top
 boot_stack_top:
+    .global boot_entry_tsc
+boot_entry_tsc:
+    .skip 8                             /* TSC at step 0, for kernel_main */
