@@ -19,7 +19,9 @@ pub const EMERGENCY_IST: u8 = 1;
 const EMERGENCY_STACK_SIZE: usize = 16 * 1024;
 
 #[repr(align(16))]
-struct Stack([u8; EMERGENCY_STACK_SIZE]);
+struct Stack(
+    #[expect(dead_code, reason = "only the CPU touches the bytes")] [u8; EMERGENCY_STACK_SIZE],
+);
 
 /// Written only by the CPU, through the TSS; Rust code takes its address only.
 /// `mut` keeps it out of read-only data.

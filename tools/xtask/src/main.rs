@@ -1,4 +1,42 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! `cargo xtask`: build, run, test and benchmark pciback-dd.
+//! `cargo xtask`: build, run and test pciback-dd.
+//!
+//! Each command sets up what it needs on a fresh Debian 12 machine (the Rust
+//! target, QEMU) or says exactly what is missing.
 
-fn main() {}
+mod image;
+mod run;
+mod test;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  build [--debug]          build the image; print its path and size
+  run [--bare] [WORDS...]  boot the image in QEMU (q35, TCG) with the default
+                           PCI devices, serial on this terminal (Ctrl-A X quits);
+                           WORDS are added to the image's command line
+  test                     lint, host tests, QEMU boot tests
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("build") => image::build_command(&args[1..]),
+        Some("run") => run::command(&args[1..]),
+        Some("test") => test::command(&args[1..]),
+        Some("help" | "-h" | "--help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(format!("unknown command\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
