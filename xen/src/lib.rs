@@ -6,4 +6,11 @@
 //! instructions themselves are gated on `target_os = "none"`.
 #![cfg_attr(not(test), no_std)]
 
+extern crate alloc;
+#[cfg(feature = "sim")]
+extern crate std;
+
+pub mod abi;
 pub mod start_info;
+
+pub use abi::errno::Errno;
