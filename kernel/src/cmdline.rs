@@ -4,6 +4,7 @@
 //! Parsing never fails as a whole: a word that is unknown or malformed is
 //! reported and the rest still apply, as Linux treats its own command line.
 
+use crate::ecam::{self, EcamWindow};
 use core::fmt;
 
 /// What the command line asks for. Values borrow the command-line text.
@@ -15,8 +16,8 @@ pub struct Options<'a> {
     pub poweroff: bool,
     /// `selftest=`: a diagnostic that exercises a failure path on purpose.
     pub selftest: Option<SelfTest>,
-    /// `pci.ecam=`: ECAM window(s), overriding ACPI MCFG.
-    pub pci_ecam: Option<&'a str>,
+    /// `pci.ecam=`: the ECAM window, overriding ACPI's MCFG.
+    pub pci_ecam: Option<EcamWindow>,
     /// `xen-pciback.hide=`: the devices this domain takes, Linux syntax.
     pub pciback_hide: Option<&'a str>,
     /// `xen-pciback.permissive`: guests may write registers no rule covers.
@@ -74,10 +75,7 @@ pub fn parse<'a>(line: &'a str, mut problem: impl FnMut(Problem<'a>)) -> Options
                 Ok(())
             }
             ("selftest", _) => Err("known self-tests are page-fault and panic"),
-            ("pci.ecam", Some(v)) if !v.is_empty() => {
-                options.pci_ecam = Some(v);
-                Ok(())
-            }
+            ("pci.ecam", Some(v)) => ecam::parse(v).map(|w| options.pci_ecam = Some(w)),
             ("xen-pciback.hide", Some(v)) => {
                 options.pciback_hide = Some(v);
                 Ok(())
@@ -158,7 +156,7 @@ mod tests {
         assert_eq!(o.log_level, Some(log::LevelFilter::Debug));
         assert!(o.poweroff);
         assert_eq!(o.selftest, Some(SelfTest::PageFault));
-        assert_eq!(o.pci_ecam, Some("0xb0000000,0,0-255"));
+        assert_eq!(o.pci_ecam, ecam::parse("0xb0000000").ok());
         assert_eq!(o.pciback_hide, Some("(0000:03:00.0)(04:00.*)"));
         assert!(o.pciback_permissive);
         assert_eq!(o.pciback_passthrough, Some(true));

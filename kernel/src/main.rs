@@ -10,11 +10,17 @@
 extern crate alloc;
 
 #[cfg(target_os = "none")]
+mod acpi;
+#[cfg(target_os = "none")]
 mod arch;
+#[cfg(target_os = "none")]
+mod bus;
 #[cfg(any(test, target_os = "none"))]
 mod cmdline;
 #[cfg(target_os = "none")]
 mod console;
+#[cfg(any(test, target_os = "none"))]
+mod ecam;
 #[cfg(any(test, target_os = "none"))]
 mod memory;
 #[cfg(target_os = "none")]
@@ -31,9 +37,9 @@ mod image {
     use crate::arch::{gdt, interrupts, pic};
     use crate::cmdline::{self, Options, SelfTest};
     use crate::memory::{self, physical::BootIdentityMap};
-    use crate::{console, time};
+    use crate::{bus, console, time};
     use spin::Once;
-    use xen::start_info::{MemoryKind, StartInfo};
+    use xen::start_info::{MemoryKind, PhysicalMemory, StartInfo};
 
     /// The command line, copied out of the loader's memory.
     struct CommandLine {
@@ -89,6 +95,8 @@ mod image {
             info.flags()
         );
         report_memory_map(&info);
+        let rsdp = info.rsdp();
+        let ebda = read_ebda(&memory);
         for (i, m) in info.modules().enumerate() {
             log::info!(target: "boot", "module {i}: {:#x} {} bytes", m.paddr, m.size);
         }
@@ -104,6 +112,22 @@ mod image {
             layout.heap.start,
             layout.free >> 10
         );
+
+        let windows = bus::find_ecam(options.pci_ecam, rsdp, ebda);
+        if windows.is_empty() {
+            log::warn!(target: "pci", "no ECAM (no MCFG and no pci.ecam=): no PCI bus; staying up for diagnostics");
+        }
+        for window in &windows {
+            match bus::map(window) {
+                Ok(ecam) => {
+                    let a = pci::Address::new(window.segment, window.start_bus, 0, 0);
+                    if let Some(a) = a {
+                        log::info!(target: "pci", "{a:?} id {:#010x}", pci::ConfigAccess::read32(&ecam, a, 0));
+                    }
+                }
+                Err(e) => log::error!(target: "pci", "cannot map ECAM {window}: {e}"),
+            }
+        }
 
         run_selftest(&options);
         let done = time::tsc().saturating_sub(boot::entry_tsc());
@@ -122,7 +146,17 @@ mod image {
         }
     }
 
-    fn report_memory_map<M: xen::start_info::PhysicalMemory>(info: &StartInfo<'_, M>) {
+    /// The Extended BIOS Data Area, from the segment the BIOS data area keeps
+    /// at 0x40E, if it points where an EBDA can be (below the 640 KiB line).
+    fn read_ebda(memory: &BootIdentityMap) -> Option<u64> {
+        let mut word = [0u8; 2];
+        let ebda = memory
+            .read(0x40e, &mut word)
+            .then(|| u64::from(u16::from_le_bytes(word)) << 4)?;
+        (0x8_0000..0xa_0000).contains(&ebda).then_some(ebda)
+    }
+
+    fn report_memory_map<M: PhysicalMemory>(info: &StartInfo<'_, M>) {
         let (mut ram, mut ram_ranges, mut other_ranges) = (0u64, 0, 0);
         for r in info.memory_map() {
             log::info!(target: "memory", "[{:#018x}-{:#018x}] {}", r.base, r.end() - 1, r.kind);

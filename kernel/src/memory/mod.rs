@@ -22,7 +22,7 @@ pub const fn heap_size(free: u64) -> u64 {
 }
 
 #[cfg(target_os = "none")]
-pub use setup::{Layout, MemoryError, init, map_mmio};
+pub use setup::{init, map_firmware, map_mmio};
 
 #[cfg(target_os = "none")]
 mod setup {
@@ -159,9 +159,19 @@ mod setup {
     /// pointer to the first byte. Mapping the same registers again is fine;
     /// mapping over RAM is refused.
     pub fn map_mmio(range: Range<u64>) -> Result<*mut u8, MapError> {
+        map(range, Kind::Mmio)
+    }
+
+    /// Identity-maps firmware data (ACPI tables, the BIOS area) read-only,
+    /// cached, and returns a pointer to the first byte.
+    pub fn map_firmware(range: Range<u64>) -> Result<*const u8, MapError> {
+        map(range, Kind::ReadOnly).map(|p| p.cast_const())
+    }
+
+    fn map(range: Range<u64>, kind: Kind) -> Result<*mut u8, MapError> {
         let mut memory = MEMORY.lock();
-        let Memory { frames, space } = memory.as_mut().ok_or(MapError::OutOfFrames)?;
-        space.map(range.clone(), Kind::Mmio, frames)?;
+        let Memory { frames, space } = memory.as_mut().ok_or(MapError::NotReady)?;
+        space.map(range.clone(), kind, frames)?;
         Ok(range.start as *mut u8)
     }
 

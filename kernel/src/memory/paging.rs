@@ -70,6 +70,8 @@ pub enum MapError {
     },
     /// The range wraps past the end of the address space.
     Overflow,
+    /// Memory is not set up yet.
+    NotReady,
 }
 
 impl fmt::Display for MapError {
@@ -80,6 +82,7 @@ impl fmt::Display for MapError {
                 write!(f, "{address:#x} is already mapped other than as {wanted:?}")
             }
             Self::Overflow => f.write_str("range wraps the address space"),
+            Self::NotReady => f.write_str("page tables are not set up yet"),
         }
     }
 }
@@ -158,7 +161,7 @@ impl AddressSpace {
                 at = frame_end(&frame);
                 continue;
             }
-            if at % LARGE_PAGE == 0 && end - at >= LARGE_PAGE && kind != Kind::Code {
+            if at.is_multiple_of(LARGE_PAGE) && end - at >= LARGE_PAGE && kind != Kind::Code {
                 let page = Page::<Size2MiB>::containing_address(VirtAddr::new(at));
                 let frame = PhysFrame::<Size2MiB>::containing_address(PhysAddr::new(at));
                 // SAFETY: an identity mapping of memory the memory map (or
