@@ -6,7 +6,6 @@
 //! logic, for unit tests.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
-#[cfg(target_os = "none")]
 extern crate alloc;
 
 #[cfg(target_os = "none")]
@@ -21,6 +20,8 @@ mod cmdline;
 mod console;
 #[cfg(any(test, target_os = "none"))]
 mod ecam;
+#[cfg(any(test, target_os = "none"))]
+mod executor;
 #[cfg(any(test, target_os = "none"))]
 mod memory;
 #[cfg(target_os = "none")]
