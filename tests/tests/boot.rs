@@ -90,7 +90,7 @@ fn boots_reports_what_it_was_given_and_powers_off() {
     let heap_line = line(log, "memory: heap");
     let heap = number_after(heap_line, "heap") << 10;
     let free = number_after(heap_line, ",") << 10;
-    assert!(heap >= 60 << 20 && heap <= 64 << 20, "{heap_line}");
+    assert!((60 << 20..=64 << 20).contains(&heap), "{heap_line}");
     assert!(
         free + heap <= total && free + heap > total - (2 << 20),
         "{heap_line}"
