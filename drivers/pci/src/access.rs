@@ -30,6 +30,32 @@ pub trait ConfigAccess {
     fn write32(&self, address: Address, offset: u16, value: u32);
 }
 
+impl<T: ConfigAccess + ?Sized> ConfigAccess for &T {
+    fn read8(&self, address: Address, offset: u16) -> u8 {
+        (**self).read8(address, offset)
+    }
+
+    fn read16(&self, address: Address, offset: u16) -> u16 {
+        (**self).read16(address, offset)
+    }
+
+    fn read32(&self, address: Address, offset: u16) -> u32 {
+        (**self).read32(address, offset)
+    }
+
+    fn write8(&self, address: Address, offset: u16, value: u8) {
+        (**self).write8(address, offset, value);
+    }
+
+    fn write16(&self, address: Address, offset: u16, value: u16) {
+        (**self).write16(address, offset, value);
+    }
+
+    fn write32(&self, address: Address, offset: u16, value: u32) {
+        (**self).write32(address, offset, value);
+    }
+}
+
 /// The width of one configuration access: 1, 2 or 4 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Width {

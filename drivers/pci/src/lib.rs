@@ -23,11 +23,25 @@ extern crate alloc;
 
 mod access;
 mod address;
+mod anomaly;
+mod bar;
+mod bitset;
+pub mod capability;
+mod class;
+mod ecam;
+mod enumerate;
 pub mod register;
 mod select;
+#[cfg(any(test, feature = "sim"))]
+pub mod sim;
 
 pub use access::{CONFIG_SPACE_SIZE, ConfigAccess, Width};
 pub use address::Address;
+pub use anomaly::{Anomaly, BridgeError};
+pub use bar::{Bar, BarError, BarKind, BarLayout, BarSet, Rom};
+pub use class::ClassCode;
+pub use ecam::{BUS_WINDOW_SIZE, Ecam};
+pub use enumerate::{BridgeInfo, Function, HeaderLayout, Subsystem, Topology, Window, enumerate};
 pub use select::{
     DeviceList, Field, ListError, ListErrorKind, ParseError, ParseErrorKind, Selector,
     parse_device_list,

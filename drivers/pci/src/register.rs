@@ -122,6 +122,16 @@ pub mod bridge {
     pub const WINDOW_WIDTH_MASK: u16 = 0x000F;
     /// Width field value: the window decodes 32-bit (I/O) or 64-bit (prefetchable) addresses.
     pub const WINDOW_WIDTH_WIDE: u16 = 0x0001;
+    /// I/O base/limit bits 7:4: address bits 15:12.
+    pub const IO_WINDOW_ADDRESS_MASK: u16 = 0x00F0;
+    /// Shift from the I/O base/limit field to the address.
+    pub const IO_WINDOW_SHIFT: u32 = 8;
+    /// Shift from the I/O base/limit upper registers to the address (bits 31:16).
+    pub const IO_UPPER_SHIFT: u32 = 16;
+    /// Memory base/limit bits 15:4: address bits 31:20.
+    pub const MEMORY_WINDOW_ADDRESS_MASK: u16 = 0xFFF0;
+    /// Shift from the memory base/limit field to the address.
+    pub const MEMORY_WINDOW_SHIFT: u32 = 16;
     /// I/O window granularity: 4 KiB.
     pub const IO_WINDOW_GRANULARITY: u64 = 0x1000;
     /// Memory window granularity: 1 MiB.
@@ -302,6 +312,14 @@ pub mod msi {
     pub const PENDING_32: u16 = 0x10;
     /// Pending bits of a 64-bit capability (RO, 32 bits, per-vector masking).
     pub const PENDING_64: u16 = 0x14;
+    /// Length of a 32-bit capability without per-vector masking.
+    pub const LENGTH_32: u16 = 0x0A;
+    /// Length of a 64-bit capability without per-vector masking.
+    pub const LENGTH_64: u16 = 0x0E;
+    /// Length of a 32-bit capability with per-vector masking.
+    pub const LENGTH_32_MASKABLE: u16 = 0x14;
+    /// Length of a 64-bit capability with per-vector masking.
+    pub const LENGTH_64_MASKABLE: u16 = 0x18;
 
     /// Control bit 0: MSI enable (RW).
     pub const CONTROL_ENABLE: u16 = 1 << 0;
@@ -358,6 +376,8 @@ pub mod pcie {
     pub const LINK_CONTROL: u16 = 0x10;
     /// Link status (RO, 16 bits).
     pub const LINK_STATUS: u16 = 0x12;
+    /// Bytes from the capability's start through the link status register.
+    pub const LENGTH_THROUGH_LINK: u16 = 0x14;
     /// Length of a version 1 capability.
     pub const LENGTH_V1: u16 = 0x24;
     /// Length of a version 2 capability.
@@ -385,8 +405,14 @@ pub mod pcie {
 pub mod aer {
     /// Uncorrectable error status (RW1C, 32 bits).
     pub const UNCORRECTABLE_STATUS: u16 = 0x4;
+    /// Uncorrectable error mask (RW, 32 bits).
+    pub const UNCORRECTABLE_MASK: u16 = 0x8;
+    /// Uncorrectable error severity (RW, 32 bits).
+    pub const UNCORRECTABLE_SEVERITY: u16 = 0xC;
     /// Correctable error status (RW1C, 32 bits).
     pub const CORRECTABLE_STATUS: u16 = 0x10;
+    /// Correctable error mask (RW, 32 bits).
+    pub const CORRECTABLE_MASK: u16 = 0x14;
     /// Length of the capability of an endpoint.
     pub const LENGTH: u16 = 0x48;
 }
