@@ -11,6 +11,13 @@ extern crate alloc;
 extern crate std;
 
 pub mod abi;
+pub mod console;
+pub mod detect;
+pub mod events;
+pub mod grant;
+pub mod hypercall;
+pub mod ring;
+pub mod shared_page;
 pub mod start_info;
 
 pub use abi::errno::Errno;

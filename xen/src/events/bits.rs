@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Per-port pending and mask bits in `shared_info`.
+//!
+//! Port *p* is bit `p % 64` of word `p / 64` of `evtchn_pending` and
+//! `evtchn_mask`. Xen sets pending bits concurrently, so every change here
+//! is an atomic read-modify-write.
+
+use core::fmt;
+use core::sync::atomic::Ordering;
+
+use crate::Errno;
+use crate::abi::event_channel::{EVTCHN_2L_NR_CHANNELS, EvtchnPort};
+use crate::abi::xen::{EVTCHN_WORDS, SharedInfo};
+use crate::hypercall::{Hypercall, event_channel};
+
+const _: () = assert!(EVTCHN_2L_NR_CHANNELS as usize == EVTCHN_WORDS * 64);
+
+/// A port number beyond the 4096 ports of the 2-level ABI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortOutOfRange(pub EvtchnPort);
+
+impl fmt::Display for PortOutOfRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "event channel port {} is beyond the 2-level limit {EVTCHN_2L_NR_CHANNELS}",
+            self.0
+        )
+    }
+}
+
+impl core::error::Error for PortOutOfRange {}
+
+/// The word index and bit of `port`. The index is below `EVTCHN_WORDS`, the
+/// length of `evtchn_pending` and `evtchn_mask`, so indexing them cannot fail.
+pub(super) fn locate(port: EvtchnPort) -> Result<(usize, u64), PortOutOfRange> {
+    if port >= EVTCHN_2L_NR_CHANNELS {
+        return Err(PortOutOfRange(port));
+    }
+    Ok(((port / 64) as usize, 1u64 << (port % 64)))
+}
+
+/// Masks `port`: Xen keeps setting its pending bit but raises no upcall.
+pub fn mask(shared: &SharedInfo, port: EvtchnPort) -> Result<(), PortOutOfRange> {
+    let (index, bit) = locate(port)?;
+    shared.evtchn_mask[index].fetch_or(bit, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Whether `port` is masked.
+pub fn is_masked(shared: &SharedInfo, port: EvtchnPort) -> Result<bool, PortOutOfRange> {
+    let (index, bit) = locate(port)?;
+    Ok(shared.evtchn_mask[index].load(Ordering::Acquire) & bit != 0)
+}
+
+/// Whether `port` is pending.
+pub fn is_pending(shared: &SharedInfo, port: EvtchnPort) -> Result<bool, PortOutOfRange> {
+    let (index, bit) = locate(port)?;
+    Ok(shared.evtchn_pending[index].load(Ordering::Acquire) & bit != 0)
+}
+
+/// Clears `port`'s pending bit; returns whether it was set.
+pub fn clear_pending(shared: &SharedInfo, port: EvtchnPort) -> Result<bool, PortOutOfRange> {
+    let (index, bit) = locate(port)?;
+    Ok(shared.evtchn_pending[index].fetch_and(!bit, Ordering::AcqRel) & bit != 0)
+}
+
+/// Unmasks `port` without losing an event that arrived while it was masked.
+///
+/// As Linux's 2-level code does for HVM guests: clear the mask bit, then
+/// check pending; if it is pending, re-mask and let `EVTCHNOP_unmask` clear
+/// the mask and re-raise the upcall (Xen only raises it when it clears a set
+/// mask bit). With nothing pending no hypercall is made.
+pub fn unmask<H: Hypercall + ?Sized>(
+    hv: &H,
+    shared: &SharedInfo,
+    port: EvtchnPort,
+) -> Result<(), Errno> {
+    let (index, bit) = locate(port).map_err(|_| Errno::EINVAL)?;
+    let (mask_word, pending_word) = (&shared.evtchn_mask[index], &shared.evtchn_pending[index]);
+    // SeqCst: the mask must be clear before pending is checked, or an event
+    // set between the two would find the port masked and raise nothing.
+    mask_word.fetch_and(!bit, Ordering::SeqCst);
+    if pending_word.load(Ordering::SeqCst) & bit == 0 {
+        return Ok(());
+    }
+    mask_word.fetch_or(bit, Ordering::SeqCst);
+    event_channel::unmask(hv, port)
+}
