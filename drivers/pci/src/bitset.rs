@@ -35,6 +35,12 @@ impl<const WORDS: usize> BitSet<WORDS> {
     }
 }
 
+impl<const WORDS: usize> Default for BitSet<WORDS> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1007,3 +1007,418 @@ impl CapabilitySet {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Width;
+    use crate::sim::{SimBus, SimDevice};
+
+    const FUNCTION: Address = match Address::new(0, 0, 3, 0) {
+        Some(address) => address,
+        None => unreachable!(),
+    };
+
+    fn bus(device: SimDevice) -> SimBus {
+        SimBus::new().device(FUNCTION, device)
+    }
+
+    fn endpoint() -> SimDevice {
+        SimDevice::endpoint(0x1af4, 0x1041, 0x02_00_00)
+    }
+
+    fn walk(bus: &SimBus) -> Vec<Result<(u16, u8), CapabilityError>> {
+        capabilities(bus, FUNCTION)
+            .map(|found| found.map(|raw| (raw.offset, raw.id.0)))
+            .collect()
+    }
+
+    fn walk_extended(bus: &SimBus) -> Vec<Result<(u16, u16, u8), CapabilityError>> {
+        extended_capabilities(bus, FUNCTION)
+            .map(|found| {
+                found.map(|capability| (capability.offset, capability.id.0, capability.version))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn decodes_the_capabilities_the_backend_needs() {
+        let table = BarRegion {
+            bir: 1,
+            offset: 0x2000,
+        };
+        let pba = BarRegion {
+            bir: 1,
+            offset: 0x3000,
+        };
+        let bus = bus(endpoint()
+            .pm()
+            .msi(8, true, true)
+            .msix(64, table, pba)
+            .pcie(PortType::Endpoint)
+            .link((LinkSpeed::Gt8, 4), (LinkSpeed::Gt5, 2))
+            .function_level_reset());
+        let set = CapabilitySet::read(&bus, FUNCTION);
+        assert!(set.errors.is_empty(), "{:?}", set.errors);
+        let kinds: Vec<CapabilityKind> = set
+            .standard
+            .iter()
+            .map(|capability| capability.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                CapabilityKind::PowerManagement(PowerManagement {
+                    version: 3,
+                    d1: true,
+                    d2: true,
+                    pme_support: 0,
+                    state: PowerState::D0,
+                    no_soft_reset: true,
+                }),
+                CapabilityKind::Msi(Msi {
+                    enabled: false,
+                    multiple_message_capable: 3,
+                    is_64bit: true,
+                    per_vector_masking: true
+                }),
+                CapabilityKind::MsiX(MsiX {
+                    enabled: false,
+                    function_mask: false,
+                    table_size: 64,
+                    table,
+                    pba
+                }),
+                CapabilityKind::PciExpress(PciExpress {
+                    version: 2,
+                    port_type: PortType::Endpoint,
+                    function_level_reset: true,
+                    link: Some(Link {
+                        max_speed: LinkSpeed::Gt8,
+                        max_width: 4,
+                        speed: LinkSpeed::Gt5,
+                        width: 2
+                    }),
+                }),
+            ]
+        );
+        let offsets: Vec<u16> = set
+            .standard
+            .iter()
+            .map(|capability| capability.offset)
+            .collect();
+        // PM (8 bytes) at 0x40, MSI 64-bit maskable (0x18) at 0x48, MSI-X (12) at 0x60, PCIe at 0x6c.
+        assert_eq!(offsets, [0x40, 0x48, 0x60, 0x6c]);
+    }
+
+    #[test]
+    fn msi_vector_counts_and_lengths_follow_the_spec() {
+        let msi = |multiple_message_capable, is_64bit, per_vector_masking| Msi {
+            enabled: false,
+            multiple_message_capable,
+            is_64bit,
+            per_vector_masking,
+        };
+        assert_eq!(msi(0, false, false).max_vectors(), 1);
+        assert_eq!(msi(5, false, false).max_vectors(), 32);
+        assert_eq!(msi(7, false, false).max_vectors(), 32);
+        assert_eq!(msi(0, false, false).length(), 10);
+        assert_eq!(msi(0, true, false).length(), 14);
+        assert_eq!(msi(0, false, true).length(), 20);
+        assert_eq!(msi(0, true, true).length(), 24);
+    }
+
+    #[test]
+    fn integrated_endpoints_have_no_link() {
+        let bus = bus(endpoint().pcie(PortType::IntegratedEndpoint));
+        assert_eq!(
+            CapabilitySet::read(&bus, FUNCTION)
+                .pci_express()
+                .unwrap()
+                .link,
+            None
+        );
+    }
+
+    #[test]
+    fn no_list_without_the_status_bit() {
+        let bus = bus(endpoint()
+            .raw_register(register::CAPABILITIES_POINTER, Width::Byte, 0x40)
+            .raw_register(0x40, Width::Word, 0x0001));
+        assert!(walk(&bus).is_empty());
+    }
+
+    #[test]
+    fn pointer_low_bits_are_masked() {
+        let bus =
+            bus(endpoint()
+                .pm()
+                .raw_register(register::CAPABILITIES_POINTER, Width::Byte, 0x43));
+        assert_eq!(walk(&bus), [Ok((0x40, 0x01))]);
+    }
+
+    #[test]
+    fn a_loop_ends_the_walk_after_each_capability_once() {
+        let bus = bus(endpoint()
+            .capability(CapabilityId::VENDOR_SPECIFIC, &[4, 0]) // 0x40
+            .capability(CapabilityId::VPD, &[0; 6]) // 0x44
+            .raw_register(0x44 + header::NEXT, Width::Byte, 0x40));
+        assert_eq!(
+            walk(&bus),
+            [
+                Ok((0x40, 0x09)),
+                Ok((0x44, 0x03)),
+                Err(CapabilityError::Loop {
+                    list: List::Standard,
+                    offset: 0x45,
+                    pointer: 0x40
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_capability_pointing_at_itself_is_a_loop() {
+        let bus = bus(endpoint()
+            .pm()
+            .raw_register(0x40 + header::NEXT, Width::Byte, 0x40));
+        assert_eq!(
+            walk(&bus),
+            [
+                Ok((0x40, 0x01)),
+                Err(CapabilityError::Loop {
+                    list: List::Standard,
+                    offset: 0x41,
+                    pointer: 0x40
+                })
+            ]
+        );
+    }
+
+    #[test]
+    fn pointers_into_the_header_are_refused() {
+        let head =
+            bus(endpoint()
+                .pm()
+                .raw_register(register::CAPABILITIES_POINTER, Width::Byte, 0x10));
+        assert_eq!(
+            walk(&head),
+            [Err(CapabilityError::PointerOutOfRange {
+                list: List::Standard,
+                offset: 0x34,
+                pointer: 0x10
+            })]
+        );
+        let middle = bus(endpoint()
+            .pm()
+            .raw_register(0x40 + header::NEXT, Width::Byte, 0x3C));
+        assert_eq!(
+            walk(&middle),
+            [
+                Ok((0x40, 0x01)),
+                Err(CapabilityError::PointerOutOfRange {
+                    list: List::Standard,
+                    offset: 0x41,
+                    pointer: 0x3C
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn truncated_chains_end_safely() {
+        // A pointer into bytes that read all ones (a vanished function, or junk).
+        let all_ones = bus(endpoint()
+            .pm()
+            .raw_register(0x40 + header::NEXT, Width::Byte, 0xFC)
+            .raw_register(0xFC, Width::Dword, u32::MAX));
+        assert_eq!(
+            walk(&all_ones),
+            [
+                Ok((0x40, 0x01)),
+                Err(CapabilityError::AllOnes {
+                    list: List::Standard,
+                    offset: 0xFC
+                })
+            ]
+        );
+        // An MSI-X capability at 0xF8 would need bytes up to 0x104.
+        let past_end = bus(endpoint()
+            .pm()
+            .raw_register(0x40 + header::NEXT, Width::Byte, 0xF8)
+            .raw_register(0xF8, Width::Word, 0x0011));
+        let set = CapabilitySet::read(&past_end, FUNCTION);
+        assert_eq!(set.standard.len(), 1);
+        assert_eq!(
+            set.errors,
+            [CapabilityError::Truncated {
+                id: CapabilityId::MSI_X,
+                offset: 0xF8
+            }]
+        );
+    }
+
+    #[test]
+    fn a_full_list_of_48_capabilities_is_walked() {
+        let device = (0..48).fold(endpoint(), |device, _| {
+            device.capability(CapabilityId::VENDOR_SPECIFIC, &[4, 0])
+        });
+        let bus = bus(device);
+        let found = walk(&bus);
+        assert_eq!(found.len(), 48);
+        assert!(found.iter().all(Result::is_ok));
+        assert_eq!(found.last(), Some(&Ok((0xFC, 0x09))));
+    }
+
+    #[test]
+    fn reserved_msi_and_msix_fields_are_reported() {
+        let msi = bus(endpoint().capability(CapabilityId::MSI, &[0x0E, 0, 0, 0, 0, 0, 0, 0]));
+        assert_eq!(
+            CapabilitySet::read(&msi, FUNCTION).errors,
+            [CapabilityError::ReservedMsiVectorCount {
+                offset: 0x40,
+                value: 7
+            }]
+        );
+        let msix = bus(endpoint().msix(
+            1,
+            BarRegion { bir: 6, offset: 0 },
+            BarRegion {
+                bir: 0,
+                offset: 0x800,
+            },
+        ));
+        assert_eq!(
+            CapabilitySet::read(&msix, FUNCTION).errors,
+            [CapabilityError::ReservedMsixBir {
+                offset: 0x40,
+                bir: 6
+            }]
+        );
+    }
+
+    #[test]
+    fn find_returns_the_first_instance() {
+        let bus = bus(endpoint()
+            .pm()
+            .msi(1, false, false)
+            .pcie(PortType::Endpoint)
+            .aer());
+        assert_eq!(
+            find_capability(&bus, FUNCTION, CapabilityId::MSI),
+            Some(0x48)
+        );
+        assert_eq!(find_capability(&bus, FUNCTION, CapabilityId::MSI_X), None);
+        assert_eq!(
+            find_extended_capability(
+                &bus,
+                FUNCTION,
+                ExtendedCapabilityId::ADVANCED_ERROR_REPORTING
+            ),
+            Some(0x100)
+        );
+    }
+
+    #[test]
+    fn extended_capabilities_are_walked_for_pcie_functions_only() {
+        let pcie = bus(endpoint()
+            .pcie(PortType::Endpoint)
+            .aer()
+            .extended_capability(ExtendedCapabilityId::DEVICE_SERIAL_NUMBER, 1, &[0; 8]));
+        let set = CapabilitySet::read(&pcie, FUNCTION);
+        let extended: Vec<(u16, ExtendedCapabilityId)> = set
+            .extended
+            .iter()
+            .map(|capability| (capability.offset, capability.id))
+            .collect();
+        assert_eq!(
+            extended,
+            [
+                (0x100, ExtendedCapabilityId::ADVANCED_ERROR_REPORTING),
+                (0x148, ExtendedCapabilityId::DEVICE_SERIAL_NUMBER)
+            ]
+        );
+        let conventional = bus(endpoint().pm().aer());
+        assert!(
+            CapabilitySet::read(&conventional, FUNCTION)
+                .extended
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn no_extended_space_reads_as_an_empty_list() {
+        assert!(walk_extended(&bus(endpoint())).is_empty());
+        let all_ones = bus(endpoint().raw_register(0x100, Width::Dword, u32::MAX));
+        assert!(walk_extended(&all_ones).is_empty());
+    }
+
+    #[test]
+    fn extended_loops_and_bad_pointers_end_the_walk() {
+        let header = |id: u32, next: u32| id | (1 << 16) | (next << 20);
+        let looped = bus(endpoint()
+            .raw_register(0x100, Width::Dword, header(1, 0x200))
+            .raw_register(0x200, Width::Dword, header(3, 0x100)));
+        assert_eq!(
+            walk_extended(&looped),
+            [
+                Ok((0x100, 1, 1)),
+                Ok((0x200, 3, 1)),
+                Err(CapabilityError::Loop {
+                    list: List::Extended,
+                    offset: 0x200,
+                    pointer: 0x100
+                }),
+            ]
+        );
+        let itself = bus(endpoint().raw_register(0x100, Width::Dword, header(1, 0x100)));
+        assert_eq!(
+            walk_extended(&itself),
+            [
+                Ok((0x100, 1, 1)),
+                Err(CapabilityError::Loop {
+                    list: List::Extended,
+                    offset: 0x100,
+                    pointer: 0x100
+                })
+            ]
+        );
+        let into_conventional = bus(endpoint().raw_register(0x100, Width::Dword, header(1, 0x80)));
+        assert_eq!(
+            walk_extended(&into_conventional),
+            [
+                Ok((0x100, 1, 1)),
+                Err(CapabilityError::PointerOutOfRange {
+                    list: List::Extended,
+                    offset: 0x100,
+                    pointer: 0x80
+                }),
+            ]
+        );
+        // Low pointer bits are reserved and masked: 0x203 means 0x200.
+        let vanished = bus(endpoint()
+            .raw_register(0x100, Width::Dword, header(1, 0x203))
+            .raw_register(0x200, Width::Dword, u32::MAX));
+        assert_eq!(
+            walk_extended(&vanished),
+            [
+                Ok((0x100, 1, 1)),
+                Err(CapabilityError::AllOnes {
+                    list: List::Extended,
+                    offset: 0x200
+                })
+            ]
+        );
+    }
+
+    #[test]
+    fn names_are_short_and_unknown_ids_print_in_hex() {
+        assert_eq!(CapabilityId::MSI_X.to_string(), "MSI-X");
+        assert_eq!(CapabilityId(0x42).to_string(), "0x42");
+        assert_eq!(
+            ExtendedCapabilityId::ADVANCED_ERROR_REPORTING.to_string(),
+            "AER"
+        );
+        assert_eq!(ExtendedCapabilityId(0x0100).to_string(), "0x100");
+    }
+}

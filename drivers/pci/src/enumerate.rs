@@ -359,11 +359,17 @@ struct PendingBus {
 struct Walker<'a, A: ?Sized> {
     access: &'a A,
     segment: u16,
-    /// Buses scanned.
-    scanned: BusSet,
-    /// Buses some bridge claims (secondary to subordinate).
-    claimed: BusSet,
+    buses: Buses,
     functions: Vec<Function>,
+}
+
+/// What the walk knows of the segment's buses.
+#[derive(Default)]
+struct Buses {
+    /// Buses given to a bridge (or taken as a root) to scan: each only once.
+    assigned: BusSet,
+    /// Buses inside some bridge's secondary..=subordinate range: not roots.
+    claimed: BusSet,
 }
 
 /// Whether a vendor ID read means no function answers.
@@ -374,6 +380,7 @@ fn absent(vendor_id: u16) -> bool {
 impl<A: ConfigAccess + ?Sized> Walker<'_, A> {
     /// Scans the hierarchy below root bus `root` (depth first, no recursion).
     fn walk(&mut self, root: u8, last: u8) {
+        self.buses.assigned.insert(root.into());
         let mut pending = Vec::from([PendingBus {
             bus: root,
             last,
@@ -381,14 +388,15 @@ impl<A: ConfigAccess + ?Sized> Walker<'_, A> {
             single_device: false,
         }]);
         while let Some(bus) = pending.pop() {
-            if !self.scanned.insert(bus.bus.into()) {
-                continue;
-            }
             let first_new = self.functions.len();
             self.scan_bus(&bus);
+            // Buses claimed by the bridges of this bus: siblings may not overlap.
+            let mut siblings = BusSet::new();
             let mut children = Vec::new();
             for function in self.functions.get_mut(first_new..).into_iter().flatten() {
-                if let Some(child) = Self::child_bus(&mut self.claimed, function, bus.last) {
+                if let Some(child) =
+                    Self::child_bus(&mut self.buses, &mut siblings, function, bus.last)
+                {
                     children.push(child);
                 }
             }
@@ -441,14 +449,19 @@ impl<A: ConfigAccess + ?Sized> Walker<'_, A> {
 
     /// The bus behind `function` if it is a bridge that can be followed,
     /// claiming its buses; reports on the function why not otherwise.
-    fn child_bus(claimed: &mut BusSet, function: &mut Function, last: u8) -> Option<PendingBus> {
+    fn child_bus(
+        buses: &mut Buses,
+        siblings: &mut BusSet,
+        function: &mut Function,
+        last: u8,
+    ) -> Option<PendingBus> {
         let info = function.bridge?;
         let (secondary, subordinate) = (info.secondary, info.subordinate);
         let error = if secondary <= function.address.bus() {
             Some(BridgeError::SecondaryNotBelow { secondary })
         } else if secondary > last {
             Some(BridgeError::SecondaryOutOfRange { secondary, last })
-        } else if !claimed.insert(secondary.into()) {
+        } else if siblings.contains(secondary.into()) || !buses.assigned.insert(secondary.into()) {
             Some(BridgeError::SecondaryAlreadyClaimed { secondary })
         } else {
             None
@@ -473,7 +486,8 @@ impl<A: ConfigAccess + ?Sized> Walker<'_, A> {
             subordinate
         };
         for bus in secondary..=child_last {
-            claimed.insert(bus.into());
+            siblings.insert(bus.into());
+            buses.claimed.insert(bus.into());
         }
         let single_device = function
             .capabilities
@@ -501,17 +515,505 @@ pub fn enumerate<A: ConfigAccess + ?Sized>(
     let mut walker = Walker {
         access,
         segment,
-        scanned: BusSet::new(),
-        claimed: BusSet::new(),
+        buses: Buses::default(),
         functions: Vec::new(),
     };
     let last = *buses.end();
     for root in buses {
-        if !walker.claimed.contains(root.into()) && !walker.scanned.contains(root.into()) {
+        if !walker.buses.claimed.contains(root.into())
+            && !walker.buses.assigned.contains(root.into())
+        {
             walker.walk(root, last);
         }
     }
     let mut functions = walker.functions;
     functions.sort_by_key(|function| function.address);
     Topology { segment, functions }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Width;
+    use crate::bar::BarKind;
+    use crate::capability::{LinkSpeed, PortType};
+    use crate::sim::{SimBar, SimBus, SimDevice};
+    use proptest::prelude::*;
+
+    fn address(bus: u8, device: u8, function: u8) -> Address {
+        Address::new(0, bus, device, function).unwrap()
+    }
+
+    fn addresses(topology: &Topology) -> Vec<Address> {
+        topology
+            .functions
+            .iter()
+            .map(|function| function.address)
+            .collect()
+    }
+
+    fn bridge_errors(topology: &Topology, at: Address) -> Vec<Anomaly> {
+        topology.get(at).unwrap().anomalies.clone()
+    }
+
+    /// Host bridge, a root port leading to a switch (upstream port on bus 1,
+    /// downstream port on bus 2) with an NVMe controller on bus 3, and an
+    /// ISA bridge; as q35 firmware would number them.
+    fn nested() -> SimBus {
+        SimBus::new()
+            .device(
+                address(0, 0, 0),
+                SimDevice::endpoint(0x8086, 0x29c0, 0x06_00_00),
+            )
+            .device(
+                address(0, 0x1c, 0),
+                SimDevice::bridge(0x1b36, 0x000c)
+                    .buses(0, 1, 3)
+                    .memory_window(0xfe80_0000, 0xfe9f_ffff)
+                    .io_window(0x1000, 0x1fff)
+                    .prefetchable_window(0x80_0000_0000, 0x80_3fff_ffff)
+                    .pcie(PortType::RootPort)
+                    .interrupt(1, 10),
+            )
+            .device(
+                address(0, 0x1f, 0),
+                SimDevice::endpoint(0x8086, 0x2918, 0x06_01_00),
+            )
+            .device(
+                address(1, 0, 0),
+                SimDevice::bridge(0x104c, 0x8232)
+                    .buses(1, 2, 3)
+                    .pcie(PortType::UpstreamPort),
+            )
+            .device(
+                address(2, 0, 0),
+                SimDevice::bridge(0x104c, 0x8233)
+                    .buses(2, 3, 3)
+                    .pcie(PortType::DownstreamPort),
+            )
+            .device(
+                address(3, 0, 0),
+                SimDevice::endpoint(0x1b36, 0x0010, 0x01_08_02)
+                    .revision(2)
+                    .subsystem(0x1af4, 0x1100)
+                    .interrupt(1, 11)
+                    .command(Command::MEMORY_SPACE | Command::BUS_MASTER)
+                    .bar(0, SimBar::memory64(0x4000).at(0xfe80_0000))
+                    .pm()
+                    .msix(
+                        65,
+                        crate::capability::BarRegion {
+                            bir: 0,
+                            offset: 0x2000,
+                        },
+                        crate::capability::BarRegion {
+                            bir: 0,
+                            offset: 0x3000,
+                        },
+                    )
+                    .pcie(PortType::Endpoint)
+                    .link((LinkSpeed::Gt8, 4), (LinkSpeed::Gt8, 4))
+                    .aer(),
+            )
+            // A function that answers on every device number of bus 3 (as some
+            // devices do below a port): only device 0 may be scanned there.
+            .device(
+                address(3, 1, 0),
+                SimDevice::endpoint(0x1b36, 0x0010, 0x01_08_02),
+            )
+    }
+
+    #[test]
+    fn walks_nested_bridges_through_programmed_bus_numbers() {
+        let bus = nested();
+        let topology = enumerate(&bus, 0, 0..=0xff);
+        assert_eq!(
+            addresses(&topology),
+            [
+                address(0, 0, 0),
+                address(0, 0x1c, 0),
+                address(0, 0x1f, 0),
+                address(1, 0, 0),
+                address(2, 0, 0),
+                address(3, 0, 0)
+            ]
+        );
+        assert_eq!(topology.anomaly_count(), 0);
+
+        let nvme = topology.get(address(3, 0, 0)).unwrap();
+        assert_eq!(
+            (nvme.vendor_id, nvme.device_id, nvme.revision),
+            (0x1b36, 0x0010, 2)
+        );
+        assert_eq!(
+            nvme.class,
+            ClassCode {
+                base: 0x01,
+                sub: 0x08,
+                prog_if: 0x02
+            }
+        );
+        assert_eq!(nvme.header, HeaderLayout::Endpoint);
+        assert_eq!(
+            nvme.subsystem,
+            Some(Subsystem {
+                vendor: 0x1af4,
+                id: 0x1100
+            })
+        );
+        assert_eq!((nvme.interrupt_pin, nvme.interrupt_line), (1, 11));
+        assert_eq!(
+            nvme.bars,
+            [Bar {
+                index: 0,
+                kind: BarKind::Memory64,
+                prefetchable: false,
+                address: 0xfe80_0000,
+                size: 0x4000
+            }]
+        );
+        assert_eq!(nvme.capabilities.standard.len(), 3);
+        assert_eq!(nvme.capabilities.extended.len(), 1);
+        assert_eq!(nvme.parent, Some(address(2, 0, 0)));
+
+        let root_port = topology.get(address(0, 0x1c, 0)).unwrap();
+        assert_eq!(
+            root_port.bridge,
+            Some(BridgeInfo {
+                primary: 0,
+                secondary: 1,
+                subordinate: 3,
+                io: Some(Window {
+                    base: 0x1000,
+                    limit: 0x1fff
+                }),
+                memory: Some(Window {
+                    base: 0xfe80_0000,
+                    limit: 0xfe9f_ffff
+                }),
+                prefetchable: Some(Window {
+                    base: 0x80_0000_0000,
+                    limit: 0x80_3fff_ffff
+                }),
+            })
+        );
+        let upstream = topology.get(address(1, 0, 0)).unwrap().bridge.unwrap();
+        assert_eq!(
+            (upstream.io, upstream.memory, upstream.prefetchable),
+            (None, None, None)
+        );
+
+        let chain: Vec<Address> = topology
+            .upstream_bridges(address(3, 0, 0))
+            .map(|bridge| bridge.address)
+            .collect();
+        assert_eq!(
+            chain,
+            [address(2, 0, 0), address(1, 0, 0), address(0, 0x1c, 0)]
+        );
+    }
+
+    #[test]
+    fn a_selected_bridge_selects_everything_behind_it() {
+        let topology = enumerate(&nested(), 0, 0..=0xff);
+        let selectors = [Selector::Function(address(1, 0, 0))];
+        assert!(topology.selects(&selectors, address(3, 0, 0)));
+        assert!(topology.selects(&selectors, address(1, 0, 0)));
+        assert!(!topology.selects(&selectors, address(0, 0x1c, 0)));
+        assert!(!topology.selects(&selectors, address(0, 0x1f, 0)));
+    }
+
+    #[test]
+    fn sizing_during_enumeration_pauses_decode_and_restores() {
+        let bus = nested();
+        enumerate(&bus, 0, 0..=0xff);
+        let nvme = address(3, 0, 0);
+        let writes: Vec<_> = bus
+            .writes()
+            .into_iter()
+            .filter(|write| write.address == nvme)
+            .collect();
+        let decoding = u32::from((Command::MEMORY_SPACE | Command::BUS_MASTER).bits());
+        assert_eq!(
+            writes.first().map(|write| (write.offset, write.value)),
+            Some((register::COMMAND, 0x4))
+        );
+        assert_eq!(
+            writes.last().map(|write| (write.offset, write.value)),
+            Some((register::COMMAND, decoding))
+        );
+        assert_eq!(
+            bus.peek(nvme, register::COMMAND, Width::Word),
+            Some(decoding)
+        );
+        assert_eq!(
+            bus.peek(nvme, register::bar(0), Width::Dword),
+            Some(0xfe80_0004)
+        );
+        assert_eq!(bus.peek(nvme, register::bar(1), Width::Dword), Some(0));
+    }
+
+    #[test]
+    fn multifunction_devices_are_probed_and_single_function_ones_are_not() {
+        let bus = SimBus::new()
+            .device(
+                address(0, 0x1f, 0),
+                SimDevice::endpoint(0x8086, 0x2918, 0x06_01_00).multifunction(),
+            )
+            .device(
+                address(0, 0x1f, 2),
+                SimDevice::endpoint(0x8086, 0x2922, 0x01_06_01),
+            )
+            .device(
+                address(0, 0x1f, 3),
+                SimDevice::endpoint(0x8086, 0x2930, 0x0c_05_00),
+            )
+            // Function 0 without the multifunction bit: function 1 must be ignored.
+            .device(
+                address(0, 5, 0),
+                SimDevice::endpoint(0x1234, 0x1111, 0x03_00_00),
+            )
+            .device(
+                address(0, 5, 1),
+                SimDevice::endpoint(0x1234, 0x1111, 0x03_80_00),
+            );
+        let topology = enumerate(&bus, 0, 0..=0);
+        assert_eq!(
+            addresses(&topology),
+            [
+                address(0, 5, 0),
+                address(0, 0x1f, 0),
+                address(0, 0x1f, 2),
+                address(0, 0x1f, 3)
+            ]
+        );
+        assert!(topology.get(address(0, 0x1f, 0)).unwrap().multifunction);
+    }
+
+    #[test]
+    fn an_empty_segment_costs_one_read_per_device() {
+        let bus = SimBus::new();
+        let topology = enumerate(&bus, 0, 0..=0xff);
+        assert!(topology.functions.is_empty());
+        assert_eq!(bus.reads(), 256 * 32);
+        assert!(bus.writes().is_empty());
+    }
+
+    #[test]
+    fn unclaimed_buses_are_probed_as_further_roots() {
+        let bus = SimBus::new()
+            .device(
+                address(0, 0, 0),
+                SimDevice::endpoint(0x8086, 0x29c0, 0x06_00_00),
+            )
+            .device(
+                address(0x80, 0, 0),
+                SimDevice::endpoint(0x1b36, 0x000b, 0x06_00_00),
+            )
+            .device(
+                address(0x80, 1, 0),
+                SimDevice::bridge(0x1b36, 0x000c).buses(0x80, 0x81, 0x81),
+            )
+            .device(
+                address(0x81, 0, 0),
+                SimDevice::endpoint(0x8086, 0x10d3, 0x02_00_00),
+            );
+        let topology = enumerate(&bus, 0, 0..=0xff);
+        assert_eq!(
+            addresses(&topology),
+            [
+                address(0, 0, 0),
+                address(0x80, 0, 0),
+                address(0x80, 1, 0),
+                address(0x81, 0, 0)
+            ]
+        );
+        assert_eq!(topology.get(address(0x80, 0, 0)).unwrap().parent, None);
+        assert_eq!(
+            topology.get(address(0x81, 0, 0)).unwrap().parent,
+            Some(address(0x80, 1, 0))
+        );
+    }
+
+    #[test]
+    fn bridges_that_would_rescan_a_bus_are_reported_and_skipped() {
+        let bus = SimBus::new()
+            .device(address(0, 1, 0), SimDevice::bridge(1, 1).buses(0, 1, 2))
+            // Claims the same secondary bus again.
+            .device(address(0, 2, 0), SimDevice::bridge(1, 2).buses(0, 1, 1))
+            // Points back at bus 0 and at itself.
+            .device(address(1, 0, 0), SimDevice::bridge(1, 3).buses(1, 0, 0))
+            .device(address(1, 1, 0), SimDevice::bridge(1, 4).buses(1, 1, 1))
+            // Beyond what its parent forwards (1..=2).
+            .device(address(1, 2, 0), SimDevice::bridge(1, 5).buses(1, 5, 5))
+            // Subordinate below secondary: bus 2 is still scanned.
+            .device(address(1, 3, 0), SimDevice::bridge(1, 6).buses(1, 2, 1))
+            .device(address(2, 0, 0), SimDevice::endpoint(1, 7, 0))
+            .device(address(5, 0, 0), SimDevice::endpoint(1, 8, 0));
+        let topology = enumerate(&bus, 0, 0..=0x3f);
+        assert_eq!(
+            bridge_errors(&topology, address(0, 2, 0)),
+            [Anomaly::Bridge(BridgeError::SecondaryAlreadyClaimed {
+                secondary: 1
+            })]
+        );
+        assert_eq!(
+            bridge_errors(&topology, address(1, 0, 0)),
+            [Anomaly::Bridge(BridgeError::SecondaryNotBelow {
+                secondary: 0
+            })]
+        );
+        assert_eq!(
+            bridge_errors(&topology, address(1, 1, 0)),
+            [Anomaly::Bridge(BridgeError::SecondaryNotBelow {
+                secondary: 1
+            })]
+        );
+        assert_eq!(
+            bridge_errors(&topology, address(1, 2, 0)),
+            [Anomaly::Bridge(BridgeError::SecondaryOutOfRange {
+                secondary: 5,
+                last: 2
+            })]
+        );
+        assert_eq!(
+            bridge_errors(&topology, address(1, 3, 0)),
+            [Anomaly::Bridge(BridgeError::SubordinateBelowSecondary {
+                secondary: 2,
+                subordinate: 1
+            })]
+        );
+        // Bus 5, unclaimed, is still probed as a root; every bus once.
+        assert_eq!(
+            topology.get(address(2, 0, 0)).unwrap().parent,
+            Some(address(1, 3, 0))
+        );
+        assert_eq!(topology.get(address(5, 0, 0)).unwrap().parent, None);
+        assert_eq!(topology.functions.len(), 8);
+    }
+
+    #[test]
+    fn secondary_buses_outside_the_segment_range_are_not_scanned() {
+        let bus = SimBus::new()
+            .device(
+                address(0x10, 0, 0),
+                SimDevice::bridge(1, 1).buses(0x10, 0x30, 0x30),
+            )
+            .device(address(0x30, 0, 0), SimDevice::endpoint(1, 2, 0));
+        let topology = enumerate(&bus, 0, 0x10..=0x1f);
+        assert_eq!(addresses(&topology), [address(0x10, 0, 0)]);
+        assert_eq!(
+            bridge_errors(&topology, address(0x10, 0, 0)),
+            [Anomaly::Bridge(BridgeError::SecondaryOutOfRange {
+                secondary: 0x30,
+                last: 0x1f
+            })]
+        );
+    }
+
+    #[test]
+    fn garbage_header_types_are_listed_not_decoded() {
+        let cardbus = address(0, 3, 0);
+        let garbage = address(0, 4, 0);
+        let bus = SimBus::new()
+            .device(
+                cardbus,
+                SimDevice::endpoint(0x104c, 0xac50, 0x06_07_00).raw_register(
+                    register::HEADER_TYPE,
+                    Width::Byte,
+                    2,
+                ),
+            )
+            .device(
+                garbage,
+                SimDevice::endpoint(0xdead, 0xbeef, 0)
+                    .raw_register(register::HEADER_TYPE, Width::Byte, 0x7f)
+                    .pm(),
+            );
+        let topology = enumerate(&bus, 0, 0..=0);
+        assert_eq!(
+            topology.get(cardbus).unwrap().anomalies,
+            [Anomaly::UnsupportedHeader { layout: 2 }]
+        );
+        let function = topology.get(garbage).unwrap();
+        assert_eq!(function.header, HeaderLayout::Other(0x7f));
+        assert_eq!(
+            function.anomalies,
+            [Anomaly::UnsupportedHeader { layout: 0x7f }]
+        );
+        assert!(function.capabilities.standard.is_empty());
+        assert!(
+            bus.writes().is_empty(),
+            "nothing is sized on headers this crate does not know"
+        );
+    }
+
+    #[test]
+    fn hostile_capabilities_are_reported_on_their_function() {
+        let function = address(0, 2, 0);
+        let bus = SimBus::new().device(
+            function,
+            SimDevice::endpoint(1, 2, 0)
+                .pm()
+                .raw_register(0x41, Width::Byte, 0x40),
+        );
+        let topology = enumerate(&bus, 0, 0..=0);
+        assert_eq!(
+            topology.get(function).unwrap().capabilities.standard.len(),
+            1
+        );
+        assert_eq!(topology.anomaly_count(), 1);
+    }
+
+    fn random_function() -> impl Strategy<Value = SimDevice> {
+        (
+            proptest::collection::vec(any::<u8>(), 0..512),
+            proptest::collection::vec(any::<u8>(), 0..512),
+            prop_oneof![Just(0_u8), Just(1), Just(0x80), Just(0x81), any::<u8>()],
+            any::<bool>(),
+        )
+            .prop_map(|(values, writable, header_type, capability_list)| {
+                let device = SimDevice::raw(&values, &writable).raw_register(
+                    register::HEADER_TYPE,
+                    Width::Byte,
+                    header_type.into(),
+                );
+                if capability_list {
+                    device.raw_register(
+                        register::STATUS,
+                        Width::Word,
+                        Status::CAPABILITIES_LIST.bits().into(),
+                    )
+                } else {
+                    device
+                }
+            })
+    }
+
+    use crate::register::Status;
+
+    proptest! {
+        #[test]
+        fn enumeration_survives_random_config_space(
+            first in random_function(),
+            second in random_function(),
+            third in random_function(),
+            extended in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let third = extended.chunks(4).zip((0x100_u16..).step_by(4)).fold(third, |device, (chunk, offset)| {
+                let mut bytes = [0; 4];
+                bytes[..chunk.len()].copy_from_slice(chunk);
+                device.raw_register(offset, Width::Dword, u32::from_le_bytes(bytes))
+            });
+            let bus = SimBus::new()
+                .device(address(0, 0, 0), first)
+                .device(address(0, 1, 0), second)
+                .device(address(1, 0, 0), third);
+            let topology = enumerate(&bus, 0, 0..=0xff);
+            prop_assert!(topology.functions.len() <= 3);
+            let mut table = String::new();
+            crate::report::write_lines(&mut table, crate::report::table(&topology, &|_| "-")).unwrap();
+            crate::report::write_lines(&mut table, crate::report::machine(&topology, &|_| "-")).unwrap();
+        }
+    }
 }

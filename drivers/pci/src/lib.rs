@@ -31,6 +31,7 @@ mod class;
 mod ecam;
 mod enumerate;
 pub mod register;
+pub mod report;
 mod select;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
