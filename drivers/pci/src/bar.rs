@@ -119,15 +119,13 @@ impl BarLayout {
     };
 }
 
-/// The BARs and ROM of one function, and what was odd about them.
+/// The BARs and ROM of one function.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BarSet {
     /// Implemented BARs, by index.
     pub bars: Vec<Bar>,
     /// The expansion ROM, if implemented.
     pub rom: Option<Rom>,
-    /// BARs decoded with a guess.
-    pub errors: Vec<BarError>,
 }
 
 /// The lowest set bit of `mask`: the size a sizing read-back encodes (0 when
@@ -158,13 +156,13 @@ impl BarSet {
     /// `keep_decoding` (Linux keeps host bridges decoding: on some chipsets
     /// turning their decode off cuts the CPU from memory); the command
     /// register is written back only if it was changed. Every BAR is written
-    /// back with its original value.
+    /// back with its original value. Also returns the BARs decoded with a guess.
     pub fn size<A: ConfigAccess + ?Sized>(
         access: &A,
         address: Address,
         layout: BarLayout,
         keep_decoding: bool,
-    ) -> Self {
+    ) -> (Self, Vec<BarError>) {
         let command = Command::from_bits_retain(access.read16(address, register::COMMAND));
         let pause = !keep_decoding && command.intersects(Command::DECODE);
         if pause {
@@ -175,15 +173,16 @@ impl BarSet {
             );
         }
         let mut set = Self::default();
+        let mut errors = Vec::new();
         let mut index = 0;
         while index < layout.count {
-            index = set.size_one(access, address, layout, index);
+            index = set.size_one(access, address, layout, index, &mut errors);
         }
         set.rom = Self::size_rom(access, address, layout.rom);
         if pause {
             access.write16(address, register::COMMAND, command.bits());
         }
-        set
+        (set, errors)
     }
 
     /// Sizes BAR `index`; returns the index of the next BAR slot.
@@ -193,6 +192,7 @@ impl BarSet {
         address: Address,
         layout: BarLayout,
         index: u8,
+        errors: &mut Vec<BarError>,
     ) -> u8 {
         let offset = register::bar(index);
         let original = access.read32(address, offset);
@@ -223,10 +223,8 @@ impl BarSet {
                 self.push(index, BarKind::Memory64, prefetchable, bar_address, size);
                 return next.saturating_add(1);
             }
-            register::BAR_MEMORY_TYPE_64 => {
-                self.errors.push(BarError::Memory64InLastSlot { index })
-            }
-            _ => self.errors.push(BarError::ReservedType {
+            register::BAR_MEMORY_TYPE_64 => errors.push(BarError::Memory64InLastSlot { index }),
+            _ => errors.push(BarError::ReservedType {
                 index,
                 value: original,
             }),
@@ -288,10 +286,10 @@ mod tests {
         None => unreachable!(),
     };
 
-    fn size(device: SimDevice) -> (SimBus, BarSet) {
+    fn size(device: SimDevice) -> (SimBus, BarSet, Vec<BarError>) {
         let bus = SimBus::new().device(FUNCTION, device);
-        let set = BarSet::size(&bus, FUNCTION, BarLayout::ENDPOINT, false);
-        (bus, set)
+        let (set, errors) = BarSet::size(&bus, FUNCTION, BarLayout::ENDPOINT, false);
+        (bus, set, errors)
     }
 
     fn bar(index: u8, kind: BarKind, prefetchable: bool, address: u64, size: u64) -> Bar {
@@ -306,7 +304,7 @@ mod tests {
 
     #[test]
     fn sizes_every_kind_of_bar() {
-        let (_, set) = size(
+        let (_, set, errors) = size(
             SimDevice::endpoint(0x1b36, 0x0010, 0x01_08_02)
                 .bar(0, SimBar::memory64(0x4000).at(0xfebd_0000))
                 .bar(2, SimBar::io(0x100).at(0xc000))
@@ -327,13 +325,13 @@ mod tests {
                 bar(4, BarKind::Memory64, true, 0x80_0000_0000, 0x10_0000_0000),
             ]
         );
-        assert!(set.errors.is_empty());
+        assert!(errors.is_empty());
         assert_eq!(set.rom, None);
     }
 
     #[test]
     fn sizes_the_rom_and_keeps_its_enable_bit() {
-        let (bus, set) = size(SimDevice::endpoint(1, 2, 0).rom(0x4_0000, 0xfeb8_0000, true));
+        let (bus, set, _) = size(SimDevice::endpoint(1, 2, 0).rom(0x4_0000, 0xfeb8_0000, true));
         assert_eq!(
             set.rom,
             Some(Rom {
@@ -358,7 +356,7 @@ mod tests {
     #[test]
     fn decode_is_off_while_sizing_and_everything_is_restored() {
         let decoding = Command::MEMORY_SPACE | Command::IO_SPACE | Command::BUS_MASTER;
-        let (bus, _) = size(
+        let (bus, _, _) = size(
             SimDevice::endpoint(1, 2, 0)
                 .command(decoding)
                 .bar(0, SimBar::memory32(0x1000).at(0xfebf_0000))
@@ -410,7 +408,7 @@ mod tests {
 
     #[test]
     fn the_command_register_is_left_alone_when_decode_is_already_off() {
-        let (bus, _) = size(
+        let (bus, _, _) = size(
             SimDevice::endpoint(1, 2, 0)
                 .command(Command::BUS_MASTER)
                 .bar(0, SimBar::memory32(0x1000)),
@@ -442,7 +440,7 @@ mod tests {
     fn reserved_memory_types_are_reported_and_taken_as_32bit() {
         let below_1m = 0x000d_0000 | register::BAR_MEMORY_TYPE_BELOW_1M;
         let reserved = 0xfe00_0000 | register::BAR_MEMORY_TYPE_MASK;
-        let (_, set) = size(
+        let (_, set, errors) = size(
             SimDevice::endpoint(1, 2, 0)
                 .raw_register(register::bar(0), Width::Dword, below_1m)
                 .writable(register::bar(0), Width::Dword, 0xffff_0000)
@@ -457,7 +455,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            set.errors,
+            errors,
             [
                 BarError::ReservedType {
                     index: 0,
@@ -473,13 +471,13 @@ mod tests {
 
     #[test]
     fn a_64bit_bar_in_the_last_slot_is_reported() {
-        let (_, set) = size(
+        let (_, set, errors) = size(
             SimDevice::endpoint(1, 2, 0)
                 .raw_register(register::bar(5), Width::Dword, register::BAR_MEMORY_TYPE_64)
                 .writable(register::bar(5), Width::Dword, 0xffff_f000),
         );
         assert_eq!(set.bars, [bar(5, BarKind::Memory32, false, 0, 0x1000)]);
-        assert_eq!(set.errors, [BarError::Memory64InLastSlot { index: 5 }]);
+        assert_eq!(errors, [BarError::Memory64InLastSlot { index: 5 }]);
     }
 
     #[test]
@@ -490,7 +488,7 @@ mod tests {
                 .bar(0, SimBar::memory32(0x100).at(0xfea0_0000))
                 .rom(0x800, 0xfe90_0000, false),
         );
-        let set = BarSet::size(&bus, FUNCTION, BarLayout::BRIDGE, false);
+        let (set, _) = BarSet::size(&bus, FUNCTION, BarLayout::BRIDGE, false);
         assert_eq!(
             set.bars,
             [bar(0, BarKind::Memory32, false, 0xfea0_0000, 0x100)]

@@ -965,36 +965,40 @@ pub fn decode<A: ConfigAccess + ?Sized>(
     })
 }
 
-/// Every capability of a function, decoded, and what was wrong on the way.
+/// Every capability of a function, decoded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CapabilitySet {
-    /// Standard capabilities, in list order.
+    /// Standard capabilities that decoded, in list order.
     pub standard: Vec<Capability>,
     /// Extended capabilities, in list order (PCIe functions only).
     pub extended: Vec<ExtendedCapability>,
-    /// Malformed data met: each ended its walk or skipped one capability.
-    pub errors: Vec<CapabilityError>,
 }
 
 impl CapabilitySet {
-    /// Walks and decodes both lists of the function at `address`.
-    pub fn read<A: ConfigAccess + ?Sized>(access: &A, address: Address) -> Self {
+    /// Walks and decodes both lists of the function at `address`; also
+    /// returns the malformed data met, each of which ended its walk or
+    /// left one capability out.
+    pub fn read<A: ConfigAccess + ?Sized>(
+        access: &A,
+        address: Address,
+    ) -> (Self, Vec<CapabilityError>) {
         let mut set = Self::default();
+        let mut errors = Vec::new();
         for found in capabilities(access, address) {
             match found.and_then(|raw| decode(access, address, raw)) {
                 Ok(capability) => set.standard.push(capability),
-                Err(error) => set.errors.push(error),
+                Err(error) => errors.push(error),
             }
         }
         if set.pci_express().is_some() {
             for found in extended_capabilities(access, address) {
                 match found {
                     Ok(capability) => set.extended.push(capability),
-                    Err(error) => set.errors.push(error),
+                    Err(error) => errors.push(error),
                 }
             }
         }
-        set
+        (set, errors)
     }
 
     /// The decoded PCI Express capability, if the function has one.
@@ -1058,8 +1062,8 @@ mod tests {
             .pcie(PortType::Endpoint)
             .link((LinkSpeed::Gt8, 4), (LinkSpeed::Gt5, 2))
             .function_level_reset());
-        let set = CapabilitySet::read(&bus, FUNCTION);
-        assert!(set.errors.is_empty(), "{:?}", set.errors);
+        let (set, errors) = CapabilitySet::read(&bus, FUNCTION);
+        assert!(errors.is_empty(), "{errors:?}");
         let kinds: Vec<CapabilityKind> = set
             .standard
             .iter()
@@ -1133,6 +1137,7 @@ mod tests {
         let bus = bus(endpoint().pcie(PortType::IntegratedEndpoint));
         assert_eq!(
             CapabilitySet::read(&bus, FUNCTION)
+                .0
                 .pci_express()
                 .unwrap()
                 .link,
@@ -1247,10 +1252,10 @@ mod tests {
             .pm()
             .raw_register(0x40 + header::NEXT, Width::Byte, 0xF8)
             .raw_register(0xF8, Width::Word, 0x0011));
-        let set = CapabilitySet::read(&past_end, FUNCTION);
+        let (set, errors) = CapabilitySet::read(&past_end, FUNCTION);
         assert_eq!(set.standard.len(), 1);
         assert_eq!(
-            set.errors,
+            errors,
             [CapabilityError::Truncated {
                 id: CapabilityId::MSI_X,
                 offset: 0xF8
@@ -1274,7 +1279,7 @@ mod tests {
     fn reserved_msi_and_msix_fields_are_reported() {
         let msi = bus(endpoint().capability(CapabilityId::MSI, &[0x0E, 0, 0, 0, 0, 0, 0, 0]));
         assert_eq!(
-            CapabilitySet::read(&msi, FUNCTION).errors,
+            CapabilitySet::read(&msi, FUNCTION).1,
             [CapabilityError::ReservedMsiVectorCount {
                 offset: 0x40,
                 value: 7
@@ -1289,7 +1294,7 @@ mod tests {
             },
         ));
         assert_eq!(
-            CapabilitySet::read(&msix, FUNCTION).errors,
+            CapabilitySet::read(&msix, FUNCTION).1,
             [CapabilityError::ReservedMsixBir {
                 offset: 0x40,
                 bir: 6
@@ -1325,7 +1330,7 @@ mod tests {
             .pcie(PortType::Endpoint)
             .aer()
             .extended_capability(ExtendedCapabilityId::DEVICE_SERIAL_NUMBER, 1, &[0; 8]));
-        let set = CapabilitySet::read(&pcie, FUNCTION);
+        let (set, _) = CapabilitySet::read(&pcie, FUNCTION);
         let extended: Vec<(u16, ExtendedCapabilityId)> = set
             .extended
             .iter()
@@ -1341,6 +1346,7 @@ mod tests {
         let conventional = bus(endpoint().pm().aer());
         assert!(
             CapabilitySet::read(&conventional, FUNCTION)
+                .0
                 .extended
                 .is_empty()
         );

@@ -272,16 +272,15 @@ impl Function {
                 return function;
             }
         };
-        let bars = BarSet::size(access, address, layout, class.is_host_bridge());
+        let (bars, bar_errors) = BarSet::size(access, address, layout, class.is_host_bridge());
+        let (capabilities, capability_errors) = CapabilitySet::read(access, address);
         function.bars = bars.bars;
         function.rom = bars.rom;
-        bars.errors
-            .into_iter()
-            .for_each(|error| function.report(error.into()));
-        function.capabilities = CapabilitySet::read(access, address);
-        for error in function.capabilities.errors.clone() {
-            function.report(error.into());
-        }
+        function.capabilities = capabilities;
+        let errors = bar_errors.into_iter().map(Anomaly::from);
+        errors
+            .chain(capability_errors.into_iter().map(Anomaly::from))
+            .for_each(|anomaly| function.report(anomaly));
         function
     }
 

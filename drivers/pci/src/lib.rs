@@ -3,7 +3,7 @@
 //!
 //! This crate knows nothing of Xen. Hardware sits behind [`ConfigAccess`]; the
 //! ECAM implementation lives here, the code that maps ECAM lives in `kernel`.
-//! With the `sim` feature, [`sim`] offers a simulated bus for host tests.
+//! With the `sim` feature, the `sim` module offers a simulated bus for host tests.
 //!
 //! Device data is untrusted: nothing a function answers makes this crate
 //! panic. Malformed data is skipped and reported as an [`Anomaly`].
