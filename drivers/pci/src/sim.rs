@@ -344,10 +344,10 @@ impl SimBar {
         Self { address, ..self }
     }
 
-    /// Read-only type bits, address bits and their count in the low register.
-    fn layout(self) -> (u32, u32, u32) {
+    /// Read-only type bits and address bits of the low register.
+    fn layout(self) -> (u32, u32) {
         match self.kind {
-            SimBarKind::Io => (register::BAR_IO_SPACE, register::BAR_IO_ADDRESS_MASK, 4),
+            SimBarKind::Io => (register::BAR_IO_SPACE, register::BAR_IO_ADDRESS_MASK),
             SimBarKind::Memory32 | SimBarKind::Memory64 => {
                 let width = if self.kind == SimBarKind::Memory64 {
                     register::BAR_MEMORY_TYPE_64
@@ -359,7 +359,7 @@ impl SimBar {
                 } else {
                     0
                 };
-                (width | prefetch, register::BAR_MEMORY_ADDRESS_MASK, 16)
+                (width | prefetch, register::BAR_MEMORY_ADDRESS_MASK)
             }
         }
     }
@@ -694,7 +694,9 @@ impl SimDevice {
         reason = "a wrong builder call is a bug in the test describing the device"
     )]
     pub fn bar(self, index: u8, bar: SimBar) -> Self {
-        let (type_bits, address_mask, minimum) = bar.layout();
+        let (type_bits, address_mask) = bar.layout();
+        // The smallest BAR has only its lowest address bit writable.
+        let minimum = address_mask & address_mask.wrapping_neg();
         let slots = if bar.kind == SimBarKind::Memory64 {
             2
         } else {
