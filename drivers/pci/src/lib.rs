@@ -8,6 +8,7 @@
 //! Device data is untrusted: nothing a function answers makes this crate
 //! panic. Malformed data is skipped and reported as an [`Anomaly`].
 #![cfg_attr(not(test), no_std)]
+#![deny(unsafe_code)]
 #![cfg_attr(
     not(test),
     deny(
@@ -28,6 +29,10 @@ mod bar;
 mod bitset;
 pub mod capability;
 mod class;
+#[allow(
+    unsafe_code,
+    reason = "volatile MMIO to ECAM: the only unsafe code of the crate"
+)]
 mod ecam;
 mod enumerate;
 pub mod register;
