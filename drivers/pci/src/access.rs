@@ -99,7 +99,9 @@ impl Width {
     /// Whether an access of this width at `offset` keeps the [`ConfigAccess`]
     /// contract: inside configuration space and naturally aligned.
     pub const fn fits(self, offset: u16) -> bool {
-        offset < CONFIG_SPACE_SIZE && offset.is_multiple_of(self.bytes())
+        // Aligned: the offset has at least as many low zero bits as the
+        // width, a power of two.
+        offset < CONFIG_SPACE_SIZE && offset.trailing_zeros() >= self.bytes().trailing_zeros()
     }
 }
 
