@@ -114,21 +114,8 @@ mod image {
             layout.free >> 10
         );
 
-        let windows = bus::find_ecam(options.pci_ecam, rsdp, ebda);
-        if windows.is_empty() {
-            log::warn!(target: "pci", "no ECAM (no MCFG and no pci.ecam=): no PCI bus; staying up for diagnostics");
-        }
-        for window in &windows {
-            match bus::map(window) {
-                Ok(ecam) => {
-                    let a = pci::Address::new(window.segment, window.start_bus, 0, 0);
-                    if let Some(a) = a {
-                        log::info!(target: "pci", "{a:?} id {:#010x}", pci::ConfigAccess::read32(&ecam, a, 0));
-                    }
-                }
-                Err(e) => log::error!(target: "pci", "cannot map ECAM {window}: {e}"),
-            }
-        }
+        let bus = bus::init(options.pci_ecam, rsdp, ebda, options.pciback_hide);
+        log::info!(target: "pci", "{} functions taken for guests", bus.taken.len());
 
         run_selftest(&options);
         let done = time::tsc().saturating_sub(boot::entry_tsc());
