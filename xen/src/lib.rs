@@ -18,6 +18,8 @@ pub mod grant;
 pub mod hypercall;
 pub mod ring;
 pub mod shared_page;
+#[cfg(any(test, feature = "sim"))]
+pub mod sim;
 pub mod start_info;
 
 pub use abi::errno::Errno;

@@ -87,3 +87,64 @@ pub fn unmask<H: Hypercall + ?Sized>(
     mask_word.fetch_or(bit, Ordering::SeqCst);
     event_channel::unmask(hv, port)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::event_channel::EVTCHNOP_UNMASK;
+    use crate::abi::xen::HYPERVISOR_EVENT_CHANNEL_OP;
+    use crate::events::UpcallScanner;
+    use crate::sim::FakeXen;
+
+    #[test]
+    fn unmask_without_pending_event_needs_no_hypercall() {
+        let xen = FakeXen::new();
+        let dom = xen.add_domain(1);
+        let shared = xen.shared_info(1).unwrap();
+        let port = event_channel::alloc_unbound(&dom, 2).unwrap();
+        mask(&shared, port).unwrap();
+        assert!(is_masked(&shared, port).unwrap());
+        unmask(&dom, &shared, port).unwrap();
+        assert!(!is_masked(&shared, port).unwrap());
+        assert_eq!(xen.count(HYPERVISOR_EVENT_CHANNEL_OP, EVTCHNOP_UNMASK), 0);
+    }
+
+    #[test]
+    fn an_event_that_arrived_while_masked_is_raised_on_unmask() {
+        let xen = FakeXen::new();
+        let dom = xen.add_domain(1);
+        let shared = xen.shared_info(1).unwrap();
+        let port = event_channel::alloc_unbound(&dom, 2).unwrap();
+        mask(&shared, port).unwrap();
+        crate::sim::raise_event(&shared, 0, port);
+        let vcpu = &shared.vcpu_info[0];
+        assert_eq!(
+            vcpu.evtchn_upcall_pending.load(Ordering::Relaxed),
+            0,
+            "masked: no upcall"
+        );
+        unmask(&dom, &shared, port).unwrap();
+        assert_eq!(xen.count(HYPERVISOR_EVENT_CHANNEL_OP, EVTCHNOP_UNMASK), 1);
+        assert!(!is_masked(&shared, port).unwrap());
+        assert_eq!(
+            vcpu.evtchn_upcall_pending.load(Ordering::Relaxed),
+            1,
+            "Xen re-raised it"
+        );
+        let mut got = std::vec::Vec::new();
+        UpcallScanner::new().handle_upcall(&shared, 0, |p| got.push(p));
+        assert_eq!(got, [port]);
+    }
+
+    #[test]
+    fn ports_beyond_the_2_level_limit_are_refused() {
+        let shared = SharedInfo::default();
+        assert_eq!(mask(&shared, 4096), Err(PortOutOfRange(4096)));
+        assert_eq!(is_pending(&shared, u32::MAX), Err(PortOutOfRange(u32::MAX)));
+        assert_eq!(locate(4095), Ok((63, 1 << 63)));
+        assert_eq!(locate(65), Ok((1, 2)));
+        crate::sim::raise_event(&shared, 0, 65);
+        assert_eq!(clear_pending(&shared, 65), Ok(true));
+        assert_eq!(clear_pending(&shared, 65), Ok(false));
+    }
+}

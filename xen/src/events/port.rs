@@ -88,3 +88,105 @@ impl<H: Hypercall + ?Sized> Drop for BoundPort<'_, H> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::event_channel::{EVTCHNOP_CLOSE, EVTCHNOP_SEND, EVTCHNSTAT_UNBOUND};
+    use crate::abi::xen::{HYPERVISOR_EVENT_CHANNEL_OP, VIRQ_DOM_EXC};
+    use crate::events::{UpcallScanner, is_pending};
+    use crate::sim::{FakeXen, Injected};
+
+    const BACKEND: DomId = 1;
+    const FRONTEND: DomId = 2;
+
+    #[test]
+    fn interdomain_channel_carries_events_both_ways_and_closes_on_drop() {
+        let xen = FakeXen::new();
+        let backend = xen.add_domain(BACKEND);
+        let frontend = xen.add_domain(FRONTEND);
+        let (be_shared, fe_shared) = (
+            xen.shared_info(BACKEND).unwrap(),
+            xen.shared_info(FRONTEND).unwrap(),
+        );
+        // pcifront: alloc_unbound for its backend-id.
+        let fe_port = event_channel::alloc_unbound(&frontend, BACKEND).unwrap();
+        {
+            let port = BoundPort::bind_interdomain(&backend, FRONTEND, fe_port).unwrap();
+            // Xen leaves a freshly bound port pending.
+            assert!(is_pending(&be_shared, port.port()).unwrap());
+            let mut scanner = UpcallScanner::new();
+            let mut got = std::vec::Vec::new();
+            scanner.handle_upcall(&be_shared, 0, |p| got.push(p));
+            assert_eq!(got, [port.port()]);
+
+            port.notify().unwrap();
+            assert!(is_pending(&fe_shared, fe_port).unwrap());
+            event_channel::send(&frontend, fe_port).unwrap();
+            assert!(is_pending(&be_shared, port.port()).unwrap());
+            assert_eq!(xen.count(HYPERVISOR_EVENT_CHANNEL_OP, EVTCHNOP_SEND), 2);
+        }
+        assert_eq!(xen.count(HYPERVISOR_EVENT_CHANNEL_OP, EVTCHNOP_CLOSE), 1);
+        // The frontend's end is unbound again, still reserved for the backend.
+        let status = event_channel::status(&frontend, fe_port).unwrap();
+        assert_eq!(
+            (status.status, status.remote_dom()),
+            (EVTCHNSTAT_UNBOUND, BACKEND)
+        );
+    }
+
+    #[test]
+    fn explicit_close_is_not_repeated_by_drop() {
+        let xen = FakeXen::new();
+        let dom = xen.add_domain(BACKEND);
+        let port = BoundPort::bind_virq(&dom, VIRQ_DOM_EXC, 0).unwrap();
+        assert_eq!(port.close(), Ok(()));
+        assert_eq!(xen.count(HYPERVISOR_EVENT_CHANNEL_OP, EVTCHNOP_CLOSE), 1);
+    }
+
+    #[test]
+    fn binding_a_port_not_reserved_for_us_fails() {
+        let xen = FakeXen::new();
+        let backend = xen.add_domain(BACKEND);
+        let frontend = xen.add_domain(FRONTEND);
+        xen.add_domain(3);
+        let for_dom3 = event_channel::alloc_unbound(&frontend, 3).unwrap();
+        assert_eq!(
+            BoundPort::bind_interdomain(&backend, FRONTEND, for_dom3).err(),
+            Some(Errno::EINVAL)
+        );
+        assert_eq!(
+            BoundPort::bind_interdomain(&backend, 9, 1).err(),
+            Some(Errno::ESRCH)
+        );
+        assert_eq!(xen.count(HYPERVISOR_EVENT_CHANNEL_OP, EVTCHNOP_CLOSE), 0);
+    }
+
+    #[test]
+    fn a_failed_close_on_drop_is_logged_not_fatal() {
+        let xen = FakeXen::new();
+        let dom = xen.add_domain(BACKEND);
+        let port = BoundPort::alloc_unbound(&dom, FRONTEND).unwrap();
+        xen.fail_next(
+            HYPERVISOR_EVENT_CHANNEL_OP,
+            EVTCHNOP_CLOSE,
+            Injected::Errno(Errno::EINVAL),
+        );
+        drop(port);
+        assert_eq!(xen.count(HYPERVISOR_EVENT_CHANNEL_OP, EVTCHNOP_CLOSE), 1);
+    }
+
+    #[test]
+    fn virq_binding_delivers_domain_exceptions() {
+        let xen = FakeXen::new();
+        let dom = xen.add_domain(BACKEND);
+        let shared = xen.shared_info(BACKEND).unwrap();
+        let port = BoundPort::bind_virq(&dom, VIRQ_DOM_EXC, 0).unwrap();
+        assert_eq!(
+            BoundPort::bind_virq(&dom, VIRQ_DOM_EXC, 0).err(),
+            Some(Errno::EEXIST)
+        );
+        xen.raise_virq(BACKEND, VIRQ_DOM_EXC);
+        assert!(is_pending(&shared, port.port()).unwrap());
+    }
+}

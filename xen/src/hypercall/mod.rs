@@ -19,6 +19,8 @@ pub mod memory;
 pub mod page;
 pub mod physdev;
 pub mod sched;
+#[cfg(test)]
+mod tests;
 pub mod version;
 
 use crate::Errno;

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdev_op`: PIRQs for guests' devices, ECAM registration, device add.
 //!
-//! Wraps `__HYPERVISOR_physdev_op` (`physdev.h`).
+//! Wraps `__HYPERVISOR_physdev_op` (`physdev.h`), the sub-ops Xen 4.17's
+//! `hvm_physdev_op()` lets a PVH hardware domain use: `map_pirq` and
+//! `unmap_pirq` (with the 035baa203b backport; upstream 4.17 wants
+//! `has_pirq`), `pci_mmcfg_reserved` and `pci_device_add`. `eoi` and
+//! `setup_gsi` are refused with `-ENOSYS` and so are not wrapped.
 
 use super::{Command, Hypercall, command};
 use crate::Errno;
 use crate::abi::physdev::{
-    MAP_PIRQ_TYPE_GSI, MAP_PIRQ_TYPE_MSI, MAP_PIRQ_TYPE_MSI_SEG, PHYSDEVOP_EOI, PHYSDEVOP_MAP_PIRQ,
-    PHYSDEVOP_PCI_DEVICE_ADD, PHYSDEVOP_PCI_MMCFG_RESERVED, PHYSDEVOP_SETUP_GSI,
-    PHYSDEVOP_UNMAP_PIRQ, PhysdevEoi, PhysdevMapPirq, PhysdevPciDeviceAdd, PhysdevPciMmcfgReserved,
-    PhysdevPhysfn, PhysdevSetupGsi, PhysdevUnmapPirq, XEN_PCI_MMCFG_RESERVED,
+    MAP_PIRQ_TYPE_GSI, MAP_PIRQ_TYPE_MSI, MAP_PIRQ_TYPE_MSI_SEG, PHYSDEVOP_MAP_PIRQ,
+    PHYSDEVOP_PCI_DEVICE_ADD, PHYSDEVOP_PCI_MMCFG_RESERVED, PHYSDEVOP_UNMAP_PIRQ, PhysdevMapPirq,
+    PhysdevPciDeviceAdd, PhysdevPciMmcfgReserved, PhysdevPhysfn, PhysdevUnmapPirq, XEN_PCI_DEV_PXM,
+    XEN_PCI_MMCFG_RESERVED,
 };
 use crate::abi::xen::{DomId, HYPERVISOR_PHYSDEV_OP};
 
@@ -21,16 +25,6 @@ unsafe impl Command<PHYSDEVOP_MAP_PIRQ> for PhysdevMapPirq {
 // SAFETY: physdev_op(PHYSDEVOP_unmap_pirq, struct physdev_unmap_pirq *) reads
 // exactly one PhysdevUnmapPirq (physdev.h).
 unsafe impl Command<PHYSDEVOP_UNMAP_PIRQ> for PhysdevUnmapPirq {
-    const HYPERCALL: u32 = HYPERVISOR_PHYSDEV_OP;
-}
-// SAFETY: physdev_op(PHYSDEVOP_eoi, struct physdev_eoi *) reads exactly one
-// PhysdevEoi (physdev.h).
-unsafe impl Command<PHYSDEVOP_EOI> for PhysdevEoi {
-    const HYPERCALL: u32 = HYPERVISOR_PHYSDEV_OP;
-}
-// SAFETY: physdev_op(PHYSDEVOP_setup_gsi, struct physdev_setup_gsi *) reads
-// exactly one PhysdevSetupGsi (physdev.h).
-unsafe impl Command<PHYSDEVOP_SETUP_GSI> for PhysdevSetupGsi {
     const HYPERCALL: u32 = HYPERVISOR_PHYSDEV_OP;
 }
 // SAFETY: physdev_op(PHYSDEVOP_pci_mmcfg_reserved, struct
@@ -138,28 +132,6 @@ pub fn unmap_pirq<H: Hypercall + ?Sized>(hv: &H, domid: DomId, pirq: u32) -> Res
     command::<PHYSDEVOP_UNMAP_PIRQ, _, _>(hv, &mut PhysdevUnmapPirq { domid, pirq }).map(drop)
 }
 
-/// `PHYSDEVOP_eoi` of our own PIRQ `irq`.
-pub fn eoi<H: Hypercall + ?Sized>(hv: &H, irq: u32) -> Result<(), Errno> {
-    command::<PHYSDEVOP_EOI, _, _>(hv, &mut PhysdevEoi { irq }).map(drop)
-}
-
-/// `PHYSDEVOP_setup_gsi`: programs `gsi`'s trigger mode and polarity
-/// (hardware domain only; not allowed from a PVH caller by 4.17's filter).
-pub fn setup_gsi<H: Hypercall + ?Sized>(
-    hv: &H,
-    gsi: u32,
-    level_triggered: bool,
-    active_low: bool,
-) -> Result<(), Errno> {
-    let gsi = i32::try_from(gsi).map_err(|_| Errno::EINVAL)?;
-    let mut arg = PhysdevSetupGsi {
-        gsi,
-        triggering: u8::from(level_triggered),
-        polarity: u8::from(active_low),
-    };
-    command::<PHYSDEVOP_SETUP_GSI, _, _>(hv, &mut arg).map(drop)
-}
-
 /// `PHYSDEVOP_pci_mmcfg_reserved`: tells Xen that ECAM for `segment`, buses
 /// `start_bus..=end_bus`, is at `address` and reserved, so vPCI traps it.
 pub fn pci_mmcfg_reserved<H: Hypercall + ?Sized>(
@@ -190,7 +162,7 @@ pub fn pci_device_add<H: Hypercall + ?Sized>(
     flags: u32,
     physfn: PhysdevPhysfn,
 ) -> Result<(), Errno> {
-    if flags & crate::abi::physdev::XEN_PCI_DEV_PXM != 0 {
+    if flags & XEN_PCI_DEV_PXM != 0 {
         return Err(Errno::EINVAL);
     }
     let mut arg = PhysdevPciDeviceAdd {

@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! In-process doubles of Xen and xenstored for host tests.
+//!
+//! Built with the `sim` feature (for other crates' tests) and for this
+//! crate's own tests. They use `std`: threads may drive the other side.
+
+mod fake_xen;
+
+pub use fake_xen::{Call, FakeDomain, FakePirq, FakeWindowMemory, FakeXen, Injected, raise_event};
