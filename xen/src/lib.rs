@@ -21,5 +21,6 @@ pub mod shared_page;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod start_info;
+pub mod xenstore;
 
 pub use abi::errno::Errno;
