@@ -1,0 +1,49 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
+# /init of the Linux PV guests of the nested scenarios. nested.guest= on the
+# kernel command line picks what the guest does:
+#   pcifront  loads xen-pcifront, records what it sees of its PCI devices
+#             (`lspci -nn -vvv -xxxx`, and the cfgread timing loop with
+#             nested.samples= reads per device), then powers off
+#   idle      reports that it is up and waits to be destroyed
+/bin/busybox --install -s /bin
+set -eu
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+. /lib/nested/lib.sh
+
+# PID 1 must not exit: on any failure say so and power off instead.
+trap 'echo "NESTED-RESULT guest-failed status=$?"; poweroff -f' EXIT
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+arg() { sed -n "s/.*nested\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+ROLE=$(arg guest)
+result guest-up "role=$ROLE type=$(cat /sys/hypervisor/guest_type) kernel=$(uname -r)"
+
+case "$ROLE" in
+pcifront)
+    # modprobe returns only once the frontend has connected (or after a
+    # long xenbus timeout), so load it aside and watch the PCI bus instead.
+    modprobe xen-pcifront &
+    has_devices() { [ -n "$(ls /sys/bus/pci/devices)" ]; }
+    if ! wait_until 90 has_devices; then
+        result pcifront-devices none
+        dmesg | grep -iE 'pcifront|xenbus' > /tmp/dmesg-pcifront.txt || true
+        emit_file dmesg-pcifront /tmp/dmesg-pcifront.txt
+        exit 1
+    fi
+    sleep 1 # let the frontend finish adding the rest of the bus
+    result pcifront-devices $(ls /sys/bus/pci/devices)
+    lspci -nn -vvv -xxxx > /tmp/lspci.txt
+    emit_file lspci /tmp/lspci.txt
+    for dev in $(ls /sys/bus/pci/devices); do
+        result $(cfgread "$dev" "$(arg samples)")
+    done
+    ;;
+idle)
+    while :; do sleep 3600; done
+    ;;
+esac
+trap - EXIT
+poweroff -f
