@@ -5,5 +5,7 @@
 //! crate's own tests. They use `std`: threads may drive the other side.
 
 mod fake_xen;
+mod xenstored;
 
 pub use fake_xen::{Call, FakeDomain, FakePirq, FakeWindowMemory, FakeXen, Injected, raise_event};
+pub use xenstored::SimXenstored;

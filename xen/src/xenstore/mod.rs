@@ -15,6 +15,8 @@ mod path;
 mod perms;
 mod reply;
 mod request;
+#[cfg(test)]
+mod tests;
 mod transaction;
 mod transport;
 mod wire;
