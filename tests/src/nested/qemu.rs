@@ -136,8 +136,8 @@ impl Drop for Running {
     }
 }
 
-/// Boots `command`, copying the console to `serial_log` (and QEMU's own
-/// stderr to `stderr_log`), calling `watch` with every line, until dom0 is
+/// Boots `command`, copying the console to `serial_log`, each line after
+/// the seconds since QEMU started (and QEMU's own stderr to `stderr_log`), calling `watch` with every line, until dom0 is
 /// done, something fatal shows, QEMU exits, or `limit` passes. QEMU is
 /// always gone when this returns.
 pub(crate) fn boot(
@@ -189,7 +189,7 @@ pub(crate) fn boot(
         }
         match receiver.recv_timeout(deadline - now) {
             Ok(line) => {
-                writeln!(serial, "{}", line.text).context(serial_log)?;
+                writeln!(serial, "[{:8.3}] {}", line.at, line.text).context(serial_log)?;
                 watch(&line);
                 if end.is_none() {
                     if line.text.contains(DONE) {
