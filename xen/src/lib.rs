@@ -4,6 +4,34 @@
 //! Each ABI type mirrors one struct of `xen/include/public/...` and names its
 //! header. Everything here builds and tests on the host; only the hypercall
 //! instructions themselves are gated on `target_os = "none"`.
+//!
+//! # Wiring the image
+//!
+//! The kernel provides the machine and calls these in order:
+//!
+//! 1. [`detect::detect`] with `core::arch::x86_64::__cpuid_count`.
+//! 2. `hypercall::page::HypercallPage::install` with a 4 KiB-aligned,
+//!    executable frame of RAM (virtual and physical address) and
+//!    [`detect::XenCpuid::hypercall_msr`]. The page is the [`hypercall::Hypercall`]
+//!    every other service takes.
+//! 3. [`hypercall::memory::map_shared_info`] on a frame of its own, then
+//!    [`abi::xen::SharedInfo::from_page`].
+//! 4. An IDT vector for the upcall, announced with
+//!    [`hypercall::hvm::set_param`]`(HVM_PARAM_CALLBACK_IRQ,`
+//!    [`abi::hvm_params::callback_via_vector`]`(vector))`. The handler
+//!    calls [`events::UpcallScanner::handle_upcall`] (no APIC EOI).
+//! 5. A grant window: a range of guest frames that is neither RAM nor MMIO,
+//!    identity-mapped, given to [`grant::GrantWindow::new`] with
+//!    [`grant::IdentityMapped`].
+//! 6. XenStore and console pages and ports from `HVM_PARAM_STORE_PFN` /
+//!    `_EVTCHN` and `HVM_PARAM_CONSOLE_PFN` / `_EVTCHN`, through
+//!    [`abi::io::xs_wire::XenstoreDomainInterface::from_page`] and
+//!    [`abi::io::console::XenconsInterface::from_page`], driven by
+//!    [`xenstore::XenstoreRing`] and [`console::ConsoleRing`]; notify with
+//!    [`hypercall::event_channel::send`] whenever they report progress.
+//!
+//! With the `sim` feature (host only, uses `std`), `sim::FakeXen` and
+//! `sim::SimXenstored` stand in for Xen and xenstored in other crates' tests.
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;

@@ -10,7 +10,6 @@
 
 use core::fmt;
 use core::mem::MaybeUninit;
-use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 
 use crate::abi::Plain;
@@ -33,21 +32,6 @@ impl Default for PageFrame {
 impl fmt::Debug for PageFrame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PageFrame@{:p}", self)
-    }
-}
-
-impl PageFrame {
-    /// The page at `ptr`.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` must be 4 KiB aligned and point to a page mapped readable (and
-    /// writable, if it will be written) for `'a`, which is accessed only
-    /// atomically by everyone in this address space.
-    pub unsafe fn from_ptr<'a>(ptr: NonNull<u8>) -> &'a PageFrame {
-        // SAFETY: the caller guarantees alignment and validity for 'a; a
-        // page of AtomicU8 tolerates concurrent writes by the other side.
-        unsafe { ptr.cast::<PageFrame>().as_ref() }
     }
 }
 

@@ -146,7 +146,7 @@ pub const EVTCHNSTAT_IPI: u32 = 5;
 
 /// `struct evtchn_status`: what a port is bound to.
 ///
-/// The union `u` is kept as raw words; [`EvtchnStatus::unbound_dom`] and
+/// The union `u` is kept as raw words; [`EvtchnStatus::remote_dom`] and
 /// friends decode it according to `status`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

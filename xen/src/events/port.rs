@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`BoundPort`]: an event channel we own, closed when dropped.
+//!
+//! Binding goes through the typed `event_channel_op` calls; the port is
+//! closed exactly once, by [`BoundPort::close`] or on drop.
 
 use crate::Errno;
 use crate::abi::event_channel::EvtchnPort;

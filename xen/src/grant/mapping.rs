@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`GrantMapping`]: one foreign grant mapped into the window, unmapped on drop.
+//!
+//! Only `GNTMAP_host_map` (optionally `| GNTMAP_readonly`) is used, the
+//! flags Xen accepts from an HVM/PVH caller.
 
 use core::fmt;
 use core::ptr::NonNull;
@@ -57,6 +60,13 @@ pub struct GrantMapping<'w, H: Hypercall + ?Sized, M: WindowMemory> {
     gref: GrantRef,
     access: Access,
 }
+
+// SAFETY: the frame pointer is not tied to a thread: the page stays mapped
+// while the mapping exists and is only accessed atomically, and the other
+// fields are `Send` when `H` and `M` are shared across threads.
+unsafe impl<H: Hypercall + Sync + ?Sized, M: WindowMemory + Sync> Send for GrantMapping<'_, H, M> {}
+// SAFETY: `&GrantMapping` only hands out views with atomic access.
+unsafe impl<H: Hypercall + Sync + ?Sized, M: WindowMemory + Sync> Sync for GrantMapping<'_, H, M> {}
 
 impl<'w, H: Hypercall + ?Sized, M: WindowMemory> GrantMapping<'w, H, M> {
     /// Maps `gref` of `dom` at the frame `slot` owns.
@@ -517,6 +527,22 @@ mod tests {
             (window.frames(), window.free_frames(), window.first_gfn()),
             (70, 70, WINDOW)
         );
+    }
+
+    #[test]
+    fn mappings_can_move_between_threads() {
+        fn send_and_sync<T: Send + Sync>() {}
+        send_and_sync::<GrantMapping<'_, crate::sim::FakeDomain, FakeWindowMemory>>();
+        let (xen, window) = setup(1);
+        let backend = xen.domain(BACKEND);
+        let (gref, _) = xen.grant_page(FRONTEND, BACKEND, false).unwrap();
+        let mapping = window
+            .map(&backend, FRONTEND, gref, Access::ReadWrite)
+            .unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| mapping.page().write_u32(0, 7).unwrap());
+        });
+        assert_eq!(mapping.page().read_u32(0), Ok(7));
     }
 
     #[test]

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The window of guest frames grants are mapped into, and its allocator.
+//!
+//! The allocator is a bitmap of atomics: a set bit owns its frame, from the
+//! map until a successful unmap (or for good, if the unmap failed).
 
 use alloc::vec::Vec;
 use core::fmt;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The hypercall seam and the typed, safe hypercalls built on it.
 //!
-//! [`Hypercall`] is the raw five-argument call. [`page::HypercallPage`] (only
+//! [`Hypercall`] is the raw five-argument call. `page::HypercallPage` (only
 //! on the image, `target_os = "none"`) implements it through Xen's hypercall
 //! page; `crate::sim::FakeXen` implements it for host tests. The submodules
 //! wrap each hypercall the driver domain uses in a safe function that builds

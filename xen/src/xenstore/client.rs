@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`XenstoreClient`]: requests out, replies and watch events in, no I/O.
+//!
+//! Request ids are fresh and never 0; replies are matched by id, watch
+//! events queued apart, bounded and de-duplicated.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! XenStore errors: what xenstored refused, and what broke the connection.
+//!
+//! [`XenstoreError::Remote`] is a refusal by xenstored; a
+//! [`ProtocolError`] means the peer cannot be trusted any more.
 
 use core::fmt;
 

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! XenStore replies, decoded according to the request they answer.
+//!
+//! Payloads are checked strictly: missing terminators, bad numbers, bad
+//! permissions or non-ASCII names are protocol errors.
 
 use alloc::string::String;
 use alloc::vec::Vec;

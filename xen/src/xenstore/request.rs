@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! XenStore requests and their payload encoding.
+//!
+//! Paths and tokens are checked and the payload bounded by
+//! `XENSTORE_PAYLOAD_MAX` before anything is queued.
 
 use alloc::vec::Vec;
 use core::fmt::Write as _;

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`XenstoreRing`]: moves a client's bytes through the shared ring page.
+//!
+//! Indices are published with Release and read with Acquire by
+//! [`ByteRing`]; a message may span many calls.
 
 use super::client::XenstoreClient;
 use super::error::ProtocolError;

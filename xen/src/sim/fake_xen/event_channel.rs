@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`FakeXen`](super::FakeXen)'s event channels: Xen's 2-level semantics.
+//!
+//! Ports connect across domains: `send` marks the peer's port pending in
+//! the peer's `shared_info` exactly as `evtchn_2l_set_pending` does.
 
 use core::sync::atomic::Ordering;
 

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`FakeXen`](super::FakeXen)'s grant tables: map and unmap as an HVM caller may.
+//!
+//! Mapping over a frame that already holds a mapping is refused and
+//! recorded as a violation (real Xen would crash the domain).
 
 use std::sync::Arc;
 

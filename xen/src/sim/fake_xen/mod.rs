@@ -471,11 +471,6 @@ impl FakeDomain {
     pub fn domid(&self) -> DomId {
         self.domid
     }
-
-    /// The hypervisor this domain runs on.
-    pub fn xen(&self) -> &FakeXen {
-        &self.xen
-    }
 }
 
 /// The [`WindowMemory`] of a [`FakeXen`] domain: a mapped frame reads and

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! [`FakeXen`](super::FakeXen)'s memory, HVM, scheduler, version and console calls.
+//!
+//! Enough of each to observe what a guest did: parameters, shutdown
+//! reason, console bytes, where `shared_info` went.
 
 use super::{Caller, argument};
 use crate::Errno;
