@@ -84,6 +84,9 @@ impl<'a> ByteRing<'a> {
         let prod = self.prod.load(Ordering::Relaxed);
         let free = self.size() - self.used(prod, cons)?;
         let n = src.len().min(free as usize);
+        if n == 0 {
+            return Ok(0);
+        }
         let mut index = prod;
         for &byte in &src[..n] {
             self.slot(index).store(byte, Ordering::Relaxed);
@@ -104,6 +107,9 @@ impl<'a> ByteRing<'a> {
         let cons = self.cons.load(Ordering::Relaxed);
         let available = self.used(prod, cons)?;
         let n = dst.len().min(available as usize);
+        if n == 0 {
+            return Ok(0);
+        }
         let mut index = cons;
         for byte in &mut dst[..n] {
             *byte = self.slot(index).load(Ordering::Relaxed);
