@@ -213,7 +213,9 @@ impl fmt::Display for StartInfoError {
         match self {
             Self::NullPointer => f.write_str("no hvm_start_info (ebx was 0)"),
             Self::Unreadable { what, paddr } => write!(f, "{what} at {paddr:#x} is not readable"),
-            Self::BadMagic(m) => write!(f, "bad hvm_start_info magic {m:#010x} (want {MAGIC:#010x})"),
+            Self::BadMagic(m) => {
+                write!(f, "bad hvm_start_info magic {m:#010x} (want {MAGIC:#010x})")
+            }
             Self::NoMemoryMap { version } => {
                 write!(f, "hvm_start_info version {version} carries no memory map")
             }
@@ -222,7 +224,10 @@ impl fmt::Display for StartInfoError {
             }
             Self::TooManyModules(n) => write!(f, "{n} modules (at most {MAX_MODULES})"),
             Self::RangeOverflow { what, index } => {
-                write!(f, "{what} entry {index} wraps past the end of the address space")
+                write!(
+                    f,
+                    "{what} entry {index} wraps past the end of the address space"
+                )
             }
             Self::CommandLineTooLong => f.write_str("command line too long or unterminated"),
             Self::CommandLineNotAscii => f.write_str("command line is not printable ASCII"),
@@ -250,7 +255,10 @@ impl<'m, M: PhysicalMemory> StartInfo<'m, M> {
         let mut bytes = [0u8; size_of::<HvmStartInfo>()];
         let header = bytes.get_mut(..V0_SIZE).unwrap_or(&mut []);
         if !memory.read(paddr, header) {
-            return Err(StartInfoError::Unreadable { what: "hvm_start_info", paddr });
+            return Err(StartInfoError::Unreadable {
+                what: "hvm_start_info",
+                paddr,
+            });
         }
         let magic = le_u32(&bytes, 0);
         if magic != MAGIC {
@@ -263,7 +271,10 @@ impl<'m, M: PhysicalMemory> StartInfo<'m, M> {
         let tail = bytes.get_mut(V0_SIZE..).unwrap_or(&mut []);
         let tail_paddr = paddr.checked_add(V0_SIZE as u64);
         if !tail_paddr.is_some_and(|p| memory.read(p, tail)) {
-            return Err(StartInfoError::Unreadable { what: "hvm_start_info", paddr });
+            return Err(StartInfoError::Unreadable {
+                what: "hvm_start_info",
+                paddr,
+            });
         }
         let raw = HvmStartInfo {
             magic,
@@ -285,7 +296,9 @@ impl<'m, M: PhysicalMemory> StartInfo<'m, M> {
     fn validate(&self) -> Result<(), StartInfoError> {
         let raw = &self.raw;
         if raw.memmap_entries == 0 || raw.memmap_paddr == 0 {
-            return Err(StartInfoError::NoMemoryMap { version: raw.version });
+            return Err(StartInfoError::NoMemoryMap {
+                version: raw.version,
+            });
         }
         if raw.memmap_entries > MAX_MEMMAP_ENTRIES {
             return Err(StartInfoError::TooManyMemoryMapEntries(raw.memmap_entries));
@@ -335,8 +348,7 @@ impl<'m, M: PhysicalMemory> StartInfo<'m, M> {
 
     /// The memory map, in the loader's order. Zero-sized entries are skipped.
     pub fn memory_map(&self) -> impl Iterator<Item = MemoryRange> + '_ {
-        (0..self.raw.memmap_entries)
-            .filter_map(|i| self.memmap_entry(i).ok().flatten())
+        (0..self.raw.memmap_entries).filter_map(|i| self.memmap_entry(i).ok().flatten())
     }
 
     fn memmap_entry(&self, index: u32) -> Result<Option<MemoryRange>, StartInfoError> {
@@ -350,7 +362,10 @@ impl<'m, M: PhysicalMemory> StartInfo<'m, M> {
         }
         let (base, size) = (le_u64(&b, 0), le_u64(&b, 8));
         if base.checked_add(size).is_none() {
-            return Err(StartInfoError::RangeOverflow { what: "memory map", index });
+            return Err(StartInfoError::RangeOverflow {
+                what: "memory map",
+                index,
+            });
         }
         let kind = MemoryKind::from_raw(le_u32(&b, 16));
         Ok((size != 0).then_some(MemoryRange { base, size, kind }))
@@ -358,7 +373,11 @@ impl<'m, M: PhysicalMemory> StartInfo<'m, M> {
 
     /// Number of modules (validated); 0 when the module list is absent.
     pub fn module_count(&self) -> u32 {
-        if self.raw.modlist_paddr == 0 { 0 } else { self.raw.nr_modules }
+        if self.raw.modlist_paddr == 0 {
+            0
+        } else {
+            self.raw.nr_modules
+        }
     }
 
     /// The boot modules.
@@ -377,9 +396,16 @@ impl<'m, M: PhysicalMemory> StartInfo<'m, M> {
         }
         let (paddr, size, cmdline) = (le_u64(&b, 0), le_u64(&b, 8), le_u64(&b, 16));
         if paddr.checked_add(size).is_none() {
-            return Err(StartInfoError::RangeOverflow { what: "module list", index });
+            return Err(StartInfoError::RangeOverflow {
+                what: "module list",
+                index,
+            });
         }
-        Ok(Module { paddr, size, cmdline_paddr: (cmdline != 0).then_some(cmdline) })
+        Ok(Module {
+            paddr,
+            size,
+            cmdline_paddr: (cmdline != 0).then_some(cmdline),
+        })
     }
 
     /// The physical ranges the loader's data occupies (this structure, the
@@ -389,13 +415,19 @@ impl<'m, M: PhysicalMemory> StartInfo<'m, M> {
         let fixed = [
             (start_info_paddr, size_of::<HvmStartInfo>() as u64),
             (self.raw.cmdline_paddr, 4096),
-            (self.raw.memmap_paddr, u64::from(self.raw.memmap_entries) * 24),
+            (
+                self.raw.memmap_paddr,
+                u64::from(self.raw.memmap_entries) * 24,
+            ),
             (self.raw.modlist_paddr, u64::from(self.module_count()) * 32),
         ];
-        let modules = self.modules().flat_map(|m| {
-            [(m.paddr, m.size), (m.cmdline_paddr.unwrap_or(0), 4096)]
-        });
-        fixed.into_iter().chain(modules).filter(|&(base, size)| base != 0 && size != 0)
+        let modules = self
+            .modules()
+            .flat_map(|m| [(m.paddr, m.size), (m.cmdline_paddr.unwrap_or(0), 4096)]);
+        fixed
+            .into_iter()
+            .chain(modules)
+            .filter(|&(base, size)| base != 0 && size != 0)
     }
 }
 
@@ -416,7 +448,10 @@ pub fn read_c_string<'b, M: PhysicalMemory>(
         };
         let at = paddr.checked_add(len as u64);
         if !at.is_some_and(|a| memory.read(a, slot)) {
-            return Err(StartInfoError::Unreadable { what: "command line", paddr });
+            return Err(StartInfoError::Unreadable {
+                what: "command line",
+                paddr,
+            });
         }
         match slot[0] {
             0 => break,
@@ -432,7 +467,9 @@ pub fn read_c_string<'b, M: PhysicalMemory>(
 
 /// Physical address of slot `index` of a table of `size`-byte entries.
 fn table_slot(base: u64, index: u32, size: usize) -> Option<u64> {
-    u64::from(index).checked_mul(size as u64).and_then(|off| base.checked_add(off))
+    u64::from(index)
+        .checked_mul(size as u64)
+        .and_then(|off| base.checked_add(off))
 }
 
 fn le_u32(bytes: &[u8], at: usize) -> u32 {
@@ -465,8 +502,12 @@ mod tests {
 
     impl PhysicalMemory for Window {
         fn read(&self, paddr: u64, buf: &mut [u8]) -> bool {
-            let Some(off) = paddr.checked_sub(self.base) else { return false };
-            let Ok(off) = usize::try_from(off) else { return false };
+            let Some(off) = paddr.checked_sub(self.base) else {
+                return false;
+            };
+            let Ok(off) = usize::try_from(off) else {
+                return false;
+            };
             match self.bytes.get(off..).and_then(|s| s.get(..buf.len())) {
                 Some(src) => {
                     buf.copy_from_slice(src);
@@ -481,7 +522,10 @@ mod tests {
 
     /// What QEMU's PVH loader builds: start info, command line, a 4-entry map.
     fn qemu_like() -> Window {
-        let mut w = Window { base: BASE, bytes: vec![0; 0x1000] };
+        let mut w = Window {
+            base: BASE,
+            bytes: vec![0; 0x1000],
+        };
         let mut put = |at: usize, v: &[u8]| w.bytes[at..at + v.len()].copy_from_slice(v);
         put(0, &MAGIC.to_le_bytes());
         put(4, &1u32.to_le_bytes());
@@ -516,11 +560,25 @@ mod tests {
         assert_eq!(info.version(), 1);
         assert_eq!(info.rsdp(), Some(0xf_5a40));
         let mut buf = [0u8; 64];
-        assert_eq!(info.command_line(&mut buf).unwrap(), "loglevel=debug poweroff");
+        assert_eq!(
+            info.command_line(&mut buf).unwrap(),
+            "loglevel=debug poweroff"
+        );
         let map: Vec<_> = info.memory_map().collect();
         assert_eq!(map.len(), 4);
-        assert_eq!(map[2], MemoryRange { base: 0x10_0000, size: 0x7ee_0000, kind: MemoryKind::Ram });
-        let ram: u64 = map.iter().filter(|r| r.kind == MemoryKind::Ram).map(|r| r.size).sum();
+        assert_eq!(
+            map[2],
+            MemoryRange {
+                base: 0x10_0000,
+                size: 0x7ee_0000,
+                kind: MemoryKind::Ram
+            }
+        );
+        let ram: u64 = map
+            .iter()
+            .filter(|r| r.kind == MemoryKind::Ram)
+            .map(|r| r.size)
+            .sum();
         assert_eq!(ram, 0x9fc00 + 0x7ee_0000);
         assert_eq!(info.modules().count(), 0);
     }
@@ -529,8 +587,14 @@ mod tests {
     fn refuses_bad_magic_and_null() {
         let mut w = qemu_like();
         set(&mut w, 0, &0xdead_beefu32.to_le_bytes());
-        assert_eq!(StartInfo::parse(&w, BASE).unwrap_err(), StartInfoError::BadMagic(0xdead_beef));
-        assert_eq!(StartInfo::parse(&w, 0).unwrap_err(), StartInfoError::NullPointer);
+        assert_eq!(
+            StartInfo::parse(&w, BASE).unwrap_err(),
+            StartInfoError::BadMagic(0xdead_beef)
+        );
+        assert_eq!(
+            StartInfo::parse(&w, 0).unwrap_err(),
+            StartInfoError::NullPointer
+        );
         assert!(matches!(
             StartInfo::parse(&w, 0x1000).unwrap_err(),
             StartInfoError::Unreadable { .. }
@@ -564,22 +628,34 @@ mod tests {
         let mut w = qemu_like();
         set(&mut w, 12, &100_000u32.to_le_bytes());
         set(&mut w, 16, &(BASE + 0x800).to_le_bytes());
-        assert_eq!(StartInfo::parse(&w, BASE).unwrap_err(), StartInfoError::TooManyModules(100_000));
+        assert_eq!(
+            StartInfo::parse(&w, BASE).unwrap_err(),
+            StartInfoError::TooManyModules(100_000)
+        );
     }
 
     #[test]
     fn refuses_tables_past_readable_memory_and_wrapping_ranges() {
         let mut w = qemu_like();
         set(&mut w, 48, &200u32.to_le_bytes()); // runs off the window
-        assert!(matches!(StartInfo::parse(&w, BASE).unwrap_err(), StartInfoError::Unreadable { .. }));
+        assert!(matches!(
+            StartInfo::parse(&w, BASE).unwrap_err(),
+            StartInfoError::Unreadable { .. }
+        ));
         let mut w = qemu_like();
         set(&mut w, 40, &(u64::MAX - 8).to_le_bytes()); // table address wraps
-        assert!(matches!(StartInfo::parse(&w, BASE).unwrap_err(), StartInfoError::Unreadable { .. }));
+        assert!(matches!(
+            StartInfo::parse(&w, BASE).unwrap_err(),
+            StartInfoError::Unreadable { .. }
+        ));
         let mut w = qemu_like();
         set(&mut w, 0x200 + 24, &u64::MAX.to_le_bytes()); // entry 1 base
         assert_eq!(
             StartInfo::parse(&w, BASE).unwrap_err(),
-            StartInfoError::RangeOverflow { what: "memory map", index: 1 }
+            StartInfoError::RangeOverflow {
+                what: "memory map",
+                index: 1
+            }
         );
     }
 
@@ -592,7 +668,14 @@ mod tests {
         set(&mut w, 0x808, &0x1234u64.to_le_bytes());
         let info = StartInfo::parse(&w, BASE).unwrap();
         let m: Vec<_> = info.modules().collect();
-        assert_eq!(m, [Module { paddr: 0x20_0000, size: 0x1234, cmdline_paddr: None }]);
+        assert_eq!(
+            m,
+            [Module {
+                paddr: 0x20_0000,
+                size: 0x1234,
+                cmdline_paddr: None
+            }]
+        );
         assert!(info.occupied(BASE).any(|r| r == (0x20_0000, 0x1234)));
     }
 
@@ -601,18 +684,27 @@ mod tests {
         let mut w = qemu_like();
         let info = StartInfo::parse(&w, BASE).unwrap();
         let mut small = [0u8; 4];
-        assert_eq!(info.command_line(&mut small).unwrap_err(), StartInfoError::CommandLineTooLong);
+        assert_eq!(
+            info.command_line(&mut small).unwrap_err(),
+            StartInfoError::CommandLineTooLong
+        );
         set(&mut w, 0x100, b"a\xffb\0");
         let info = StartInfo::parse(&w, BASE).unwrap();
         let mut buf = [0u8; 64];
-        assert_eq!(info.command_line(&mut buf).unwrap_err(), StartInfoError::CommandLineNotAscii);
+        assert_eq!(
+            info.command_line(&mut buf).unwrap_err(),
+            StartInfoError::CommandLineNotAscii
+        );
         // Unterminated at the very end of readable memory.
         let mut w = qemu_like();
         set(&mut w, 24, &(BASE + 0xffe).to_le_bytes());
         set(&mut w, 0xffe, b"ab");
         let info = StartInfo::parse(&w, BASE).unwrap();
         let mut buf = [0u8; 64];
-        assert!(matches!(info.command_line(&mut buf).unwrap_err(), StartInfoError::Unreadable { .. }));
+        assert!(matches!(
+            info.command_line(&mut buf).unwrap_err(),
+            StartInfoError::Unreadable { .. }
+        ));
     }
 
     proptest! {
