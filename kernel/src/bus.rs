@@ -8,7 +8,7 @@ use crate::memory::paging::MapError;
 use crate::{acpi, memory, time};
 use alloc::vec::Vec;
 use core::ptr::NonNull;
-use pci::{Address, Ecam, Selector, Topology};
+use pci::{Address, ConfigAccess, Ecam, Selector, Topology};
 
 /// One ECAM segment: its window, its access, what was found on it.
 #[derive(Debug)]
@@ -35,15 +35,31 @@ impl Bus {
     pub fn is_taken(&self, address: Address) -> bool {
         self.taken.binary_search(&address).is_ok()
     }
+
+    /// Prints the lspci-like table, and at debug level the machine-readable
+    /// form the tests compare with QEMU's own view.
+    pub fn report(&self) {
+        let owner = |a: Address| if self.is_taken(a) { "taken" } else { "-" };
+        for segment in &self.segments {
+            for line in pci::report::table(&segment.topology, &owner) {
+                log::info!(target: "pci", "{line}");
+            }
+            for line in pci::report::machine(&segment.topology, &owner) {
+                log::debug!(target: "pci", "{line}");
+            }
+        }
+    }
 }
 
-/// Finds ECAM, enumerates every segment, applies `hide` (Linux's
-/// `xen-pciback.hide=` syntax) and prints the result.
+/// Finds ECAM, has `reserve` announce each window (to Xen, which then
+/// traps it for the hardware domain), enumerates every segment, applies
+/// `hide` (Linux's `xen-pciback.hide=` syntax) and prints the result.
 pub fn init(
     command_line: Option<EcamWindow>,
     rsdp: Option<u64>,
     ebda: Option<u64>,
     hide: Option<&str>,
+    reserve: &dyn Fn(&EcamWindow) -> Result<(), &'static str>,
 ) -> Bus {
     let mut bus = Bus::default();
     let windows = find_ecam(command_line, rsdp, ebda);
@@ -51,6 +67,16 @@ pub fn init(
         log::warn!(target: "pci", "no ECAM (no ACPI MCFG, no pci.ecam=): no PCI bus; staying up for diagnostics");
     }
     for window in windows {
+        if let Err(e) = reserve(&window) {
+            // Only the hardware domain may write config space: the first
+            // write through an unannounced window would crash this domain.
+            log::error!(
+                target: "pci",
+                "Xen refused ECAM {window} ({e}): is this domain Xen's hardware domain \
+                 (hardware_dom=)? Leaving the bus alone"
+            );
+            continue;
+        }
         let ecam = match map(&window) {
             Ok(ecam) => ecam,
             Err(e) => {
@@ -88,8 +114,40 @@ pub fn init(
             log::warn!(target: "pci", "xen-pciback.hide: no device {selector} on the bus");
         }
     }
-    report(&bus);
+    bus.report();
+    check_write_path(&bus);
     bus
+}
+
+/// Writes each taken device's interrupt-line register (a scratch byte no
+/// device acts on), reads it back and restores it: proof at boot that this
+/// domain's config writes reach the devices it will serve.
+fn check_write_path(bus: &Bus) {
+    const PATTERN: u8 = 0x5a;
+    const LINE: u16 = pci::register::INTERRUPT_LINE;
+    for &address in &bus.taken {
+        let segment = bus
+            .segments
+            .iter()
+            .find(|s| s.window.segment == address.segment());
+        let Some(ecam) = segment.map(|s| &s.ecam) else {
+            continue;
+        };
+        let old = ecam.read8(address, LINE);
+        ecam.write8(address, LINE, PATTERN);
+        let seen = ecam.read8(address, LINE);
+        ecam.write8(address, LINE, old);
+        let restored = ecam.read8(address, LINE);
+        let verdict = if seen == PATTERN && restored == old {
+            "ok"
+        } else {
+            "FAILED"
+        };
+        log::info!(
+            target: "selftest",
+            "ecam write {address} interrupt line {old:#04x} -> {seen:#04x} -> {restored:#04x} {verdict}"
+        );
+    }
 }
 
 /// Parses the hide list, reporting each malformed entry with its position.
@@ -99,20 +157,6 @@ fn hide_list(text: &str) -> Vec<Selector> {
         log::warn!(target: "pci", "xen-pciback.hide: {error}; entry skipped");
     }
     list.selectors
-}
-
-/// Prints the lspci-like table, and at debug level the machine-readable
-/// form the tests compare with QEMU's own view.
-fn report(bus: &Bus) {
-    let owner = |a: Address| if bus.is_taken(a) { "taken" } else { "-" };
-    for segment in &bus.segments {
-        for line in pci::report::table(&segment.topology, &owner) {
-            log::info!(target: "pci", "{line}");
-        }
-        for line in pci::report::machine(&segment.topology, &owner) {
-            log::debug!(target: "pci", "{line}");
-        }
-    }
 }
 
 /// The ECAM windows: `pci.ecam=` wins; else ACPI's MCFG.

@@ -6,7 +6,7 @@
 //! task bounds its own work per turn (`yield_now` after a batch of ops) and
 //! the ready queue is first in, first out: one guest flooding ops cannot
 //! starve another. Interrupt handlers never touch this structure: they only
-//! mark [`Signal`]s, which the idle loop turns into wake-ups.
+//! mark event-channel ports, which the idle loop turns into wake-ups.
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -65,9 +65,8 @@ pub struct Executor {
 
 impl core::fmt::Debug for Executor {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Executor")
-            .field("tasks", &self.len())
-            .finish()
+        let live = self.slots.iter().flatten().count();
+        f.debug_struct("Executor").field("tasks", &live).finish()
     }
 }
 
@@ -116,16 +115,6 @@ impl Executor {
         TaskId(id)
     }
 
-    /// Number of live tasks.
-    pub fn len(&self) -> usize {
-        self.slots.iter().filter(|s| s.is_some()).count()
-    }
-
-    /// Whether no task is left.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Whether a task is waiting to run.
     pub fn has_ready(&self) -> bool {
         !self.ready.queue.lock().is_empty()
@@ -157,63 +146,16 @@ impl Executor {
         }
         batch.len()
     }
-
-    /// Each live task's name and how often it has been polled.
-    pub fn tasks(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
-        self.slots.iter().flatten().map(|s| (s.name, s.polls))
-    }
-}
-
-/// A flag an interrupt handler (or another task) raises and one task awaits:
-/// an event-channel port, a XenStore reply. Raising never blocks and never
-/// allocates; the executor's idle loop calls [`Signal::wake_if_raised`].
-#[derive(Debug, Default)]
-pub struct Signal {
-    raised: AtomicBool,
-    waker: Mutex<Option<Waker>>,
-}
-
-impl Signal {
-    /// A lowered signal.
-    pub const fn new() -> Self {
-        Self {
-            raised: AtomicBool::new(false),
-            waker: Mutex::new(None),
-        }
-    }
-
-    /// Raises the signal. Safe from interrupt context: one atomic store.
-    pub fn raise(&self) {
-        self.raised.store(true, Ordering::Release);
-    }
-
-    /// Wakes the waiting task if the signal is raised (task context only).
-    pub fn wake_if_raised(&self) {
-        if self.raised.load(Ordering::Acquire) {
-            if let Some(waker) = self.waker.lock().take() {
-                waker.wake();
-            }
-        }
-    }
-
-    /// Waits until the signal is raised, and lowers it.
-    pub fn wait(&self) -> impl Future<Output = ()> + '_ {
-        core::future::poll_fn(move |cx| {
-            if self.raised.swap(false, Ordering::AcqRel) {
-                return Poll::Ready(());
-            }
-            *self.waker.lock() = Some(cx.waker().clone());
-            // Raised between the check and the registration: do not sleep.
-            if self.raised.swap(false, Ordering::AcqRel) {
-                self.waker.lock().take();
-                return Poll::Ready(());
-            }
-            Poll::Pending
-        })
-    }
 }
 
 /// Gives the other ready tasks a turn before continuing.
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "the per-frontend op servers yield with it after each batch of ops"
+    )
+)]
 pub fn yield_now() -> impl Future<Output = ()> {
     let mut yielded = false;
     core::future::poll_fn(move |cx| {
@@ -243,7 +185,7 @@ mod tests {
         }
         assert_eq!(ex.run_turn(), 3);
         assert_eq!(*log.borrow(), ["a", "b", "c"]);
-        assert!(ex.is_empty());
+        assert!(ex.slots.iter().all(Option::is_none));
         assert!(!ex.has_ready());
     }
 
@@ -287,47 +229,6 @@ mod tests {
     }
 
     #[test]
-    fn signal_wakes_its_waiter_only_when_raised() {
-        let signal = Rc::new(Signal::new());
-        let seen = Rc::new(RefCell::new(0));
-        let mut ex = Executor::new();
-        let (s, n) = (signal.clone(), seen.clone());
-        ex.spawn("waiter", async move {
-            loop {
-                s.wait().await;
-                *n.borrow_mut() += 1;
-            }
-        });
-        ex.run_turn();
-        signal.wake_if_raised();
-        assert!(!ex.has_ready(), "woken without a raise");
-        // Two raises before the task runs count as one wake-up, as a
-        // pending event-channel bit does.
-        signal.raise();
-        signal.raise();
-        signal.wake_if_raised();
-        assert!(ex.has_ready());
-        ex.run_turn();
-        assert_eq!(*seen.borrow(), 1);
-        assert!(!ex.has_ready());
-    }
-
-    #[test]
-    fn a_raise_before_the_first_wait_is_not_lost() {
-        let signal = Rc::new(Signal::new());
-        signal.raise();
-        let done = Rc::new(RefCell::new(false));
-        let mut ex = Executor::new();
-        let (s, d) = (signal.clone(), done.clone());
-        ex.spawn("late", async move {
-            s.wait().await;
-            *d.borrow_mut() = true;
-        });
-        ex.run_turn();
-        assert!(*done.borrow());
-    }
-
-    #[test]
     fn many_wakes_queue_a_task_once() {
         let mut ex = Executor::new();
         let wakers = Rc::new(RefCell::new(None::<Waker>));
@@ -345,6 +246,6 @@ mod tests {
             waker.wake_by_ref();
         }
         assert_eq!(ex.run_turn(), 1);
-        assert_eq!(ex.tasks().collect::<Vec<_>>(), [("sleeper", 2)]);
+        assert_eq!(ex.slots[0].as_ref().map(|s| s.polls), Some(2));
     }
 }

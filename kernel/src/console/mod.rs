@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The console: every output the domain has, written together.
 //!
-//! COM1 when a 16550 answers there; Xen's debug port 0xE9 when running under
-//! Xen (`xl dmesg` shows it). The log goes to each one present.
+//! COM1 when a 16550 answers there; under Xen, the debug port 0xE9 (`xl
+//! dmesg` shows it) and, once the domain's memory is up, the PV console
+//! (`xl console`). The log goes to each one present.
 
 mod debugcon;
 mod logger;
 mod serial;
+mod xencons;
 
 pub use logger::init as init_logger;
 
@@ -17,6 +19,7 @@ use spin::Mutex;
 struct Console {
     serial: Option<serial::Com1>,
     debugcon: Option<debugcon::DebugCon>,
+    xen: Option<xencons::XenConsole>,
 }
 
 impl fmt::Write for Console {
@@ -27,6 +30,9 @@ impl fmt::Write for Console {
         if let Some(debugcon) = &mut self.debugcon {
             debugcon.write_str(s)?;
         }
+        if let Some(xen) = &mut self.xen {
+            xen.write_str(s)?;
+        }
         Ok(())
     }
 }
@@ -34,6 +40,7 @@ impl fmt::Write for Console {
 static CONSOLE: Mutex<Console> = Mutex::new(Console {
     serial: None,
     debugcon: None,
+    xen: None,
 });
 
 /// Finds the outputs: COM1 if a UART answers, port 0xE9 if `under_xen`.
@@ -41,6 +48,15 @@ pub fn init(under_xen: bool) {
     let mut console = CONSOLE.lock();
     console.serial = serial::Com1::probe();
     console.debugcon = under_xen.then(debugcon::DebugCon::new);
+}
+
+/// Adds Xen's PV console (`xl console`) to the outputs.
+pub fn attach_xen_console(
+    hv: &'static xen::hypercall::page::HypercallPage,
+    interface: &'static xen::abi::io::console::XenconsInterface,
+    port: xen::abi::event_channel::EvtchnPort,
+) {
+    CONSOLE.lock().xen = Some(xencons::XenConsole::new(hv, interface, port));
 }
 
 /// Writes formatted text to every output.

@@ -121,11 +121,6 @@ impl FrameAllocator {
             .unwrap_or(0)
     }
 
-    /// Returns `frames` frames starting at `start` to the free set.
-    pub fn free(&mut self, start: u64, frames: u64) -> Result<(), Full> {
-        self.add(start, frames.saturating_mul(FRAME_SIZE))
-    }
-
     /// Total free bytes.
     pub fn free_bytes(&self) -> u64 {
         self.ranges[..self.len]
@@ -210,12 +205,12 @@ mod tests {
         let f1 = a.allocate().unwrap();
         let f2 = a.allocate().unwrap();
         assert_eq!((f1, f2), (0x13_3000, 0x13_4000));
-        a.free(f1, 1).unwrap();
+        a.add(f1, FRAME_SIZE).unwrap();
         assert_eq!(
             ranges(&a),
             [(0x13_3000, 0x13_4000), (0x13_5000, 0x7fe_0000)]
         );
-        a.free(f2, 1).unwrap();
+        a.add(f2, FRAME_SIZE).unwrap();
         assert_eq!(ranges(&a), [(0x13_3000, 0x7fe_0000)]);
     }
 

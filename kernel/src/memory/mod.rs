@@ -22,7 +22,7 @@ pub const fn heap_size(free: u64) -> u64 {
 }
 
 #[cfg(target_os = "none")]
-pub use setup::{init, map_firmware, map_mmio};
+pub use setup::{allocate_frame, init, map_firmware, map_mmio, map_shared};
 
 #[cfg(target_os = "none")]
 mod setup {
@@ -160,6 +160,17 @@ mod setup {
     /// mapping over RAM is refused.
     pub fn map_mmio(range: Range<u64>) -> Result<*mut u8, MapError> {
         map(range, Kind::Mmio)
+    }
+
+    /// Identity-maps a page Xen shares with this domain (console, XenStore):
+    /// ordinary cached, writable memory that may lie outside the RAM map.
+    pub fn map_shared(range: Range<u64>) -> Result<*mut u8, MapError> {
+        map(range, Kind::Ram)
+    }
+
+    /// Takes one free RAM frame (identity-mapped, writable) for good.
+    pub fn allocate_frame() -> Option<u64> {
+        MEMORY.lock().as_mut()?.frames.allocate()
     }
 
     /// Identity-maps firmware data (ACPI tables, the BIOS area) read-only,

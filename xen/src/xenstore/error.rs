@@ -96,6 +96,8 @@ pub enum XenstoreError {
     BadTransaction,
     /// Too many requests in flight.
     TooManyRequests,
+    /// A value read as text is not UTF-8.
+    NotText,
 }
 
 impl fmt::Display for XenstoreError {
@@ -107,6 +109,7 @@ impl fmt::Display for XenstoreError {
             Self::TooLarge => f.write_str("xenstore request exceeds 4096 bytes"),
             Self::BadTransaction => f.write_str("transaction id not allowed or missing"),
             Self::TooManyRequests => f.write_str("too many xenstore requests in flight"),
+            Self::NotText => f.write_str("xenstore value is not UTF-8 text"),
         }
     }
 }
