@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! A function this domain owns, and what the backend knows and keeps about it.
+//!
+//! [`DeviceState`] is the part of Linux's `struct pci_dev` and
+//! `xen_pcibk_dev_data` the handlers read and change: where the
+//! capabilities are (found once, when the device is taken), its resources,
+//! whether it is enabled and bus mastering, which interrupts are on.
+
+use alloc::vec::Vec;
+
+use pci::capability::{self, CapabilityId, ExtendedCapabilityId, PortType};
+use pci::register::{self, Status, pcie, power_management as pm};
+use pci::{Address, ConfigAccess, Function, Topology};
+
+use crate::Delay;
+use crate::config::{Access, ConfigSpace, Identity};
+use crate::error::OpError;
+use crate::hardware::{Hardware, at};
+use crate::interrupts::InterruptMode;
+use crate::resources::Resources;
+use crate::saved::SavedState;
+
+/// Choices for one device, made when it is taken.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeviceOptions {
+    /// Writes to registers without a field reach the hardware (Linux's
+    /// per-device `permissive` attribute). It can also be turned on later
+    /// ([`Device::set_permissive`]), never off.
+    pub permissive: bool,
+    /// The interrupt number the guest reads in the interrupt line register
+    /// and gets back from the MSI disable ops: the GSI the toolstack maps
+    /// as the guest's PIRQ (Linux's `dev->irq`). `None`: the line firmware
+    /// programmed, if the function has an interrupt pin, else 0.
+    pub irq: Option<u32>,
+}
+
+/// Where the capabilities the backend uses are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Capabilities {
+    /// Power Management.
+    pub(crate) power_management: Option<u16>,
+    /// Vital Product Data.
+    pub(crate) vpd: Option<u16>,
+    /// MSI.
+    pub(crate) msi: Option<u16>,
+    /// MSI-X.
+    pub(crate) msix: Option<u16>,
+    /// PCI-X.
+    pub(crate) pci_x: Option<u16>,
+    /// Advanced Features (conventional PCI FLR).
+    pub(crate) advanced_features: Option<u16>,
+    /// Advanced Error Reporting (extended).
+    pub(crate) aer: Option<u16>,
+}
+
+impl Capabilities {
+    /// The offset of the first capability `id` among those with fields.
+    pub(crate) fn find(&self, id: CapabilityId) -> Option<u16> {
+        match id {
+            CapabilityId::POWER_MANAGEMENT => self.power_management,
+            CapabilityId::VPD => self.vpd,
+            CapabilityId::MSI => self.msi,
+            CapabilityId::MSI_X => self.msix,
+            _ => None,
+        }
+    }
+}
+
+/// The PCI Express capability, as the reset and save code needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PciExpressInfo {
+    /// Its offset.
+    pub(crate) offset: u16,
+    /// Device/port type.
+    pub(crate) port_type: PortType,
+    /// Capability version.
+    pub(crate) version: u8,
+    /// A slot is implemented (downstream ports).
+    pub(crate) slot: bool,
+    /// Function-level reset supported (DevCap bit 28).
+    pub(crate) function_level_reset: bool,
+}
+
+/// PCIe capabilities register bit 8: slot implemented.
+const PCIE_FLAGS_SLOT: u16 = 1 << 8;
+
+/// Which optional power states the function supports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PowerSupport {
+    /// D1.
+    pub(crate) d1: bool,
+    /// D2.
+    pub(crate) d2: bool,
+}
+
+/// What the backend knows and keeps about one function.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DeviceState {
+    /// Where it is.
+    pub(crate) address: Address,
+    /// Its IDs.
+    pub(crate) identity: Identity,
+    /// Type-1 header.
+    pub(crate) is_bridge: bool,
+    /// Interrupt pin (0: none).
+    pub(crate) interrupt_pin: u8,
+    /// See [`DeviceOptions::irq`].
+    pub(crate) irq: u32,
+    /// Capability offsets.
+    pub(crate) capabilities: Capabilities,
+    /// The PCI Express capability.
+    pub(crate) pcie: Option<PciExpressInfo>,
+    /// Optional power states.
+    pub(crate) power_support: PowerSupport,
+    /// Status bit 0: ready at once after a reset.
+    pub(crate) immediate_readiness: bool,
+    /// BARs, ROM, windows.
+    pub(crate) resources: Resources,
+    /// Per-device permissive mode.
+    pub(crate) permissive: bool,
+    /// Enabled (Linux's `pci_is_enabled`).
+    pub(crate) enabled: bool,
+    /// Bus mastering on (Linux's `is_busmaster`).
+    pub(crate) bus_master: bool,
+    /// Which interrupts the guest has on.
+    pub(crate) interrupts: InterruptMode,
+    /// A write to a register without a field was already reported.
+    pub(crate) warned_on_write: bool,
+}
+
+impl DeviceState {
+    /// Reads what the backend needs of `function` through `hw`.
+    pub(crate) fn new<A: ConfigAccess + ?Sized>(
+        hw: &Hardware<'_, A>,
+        function: &Function,
+        is_bridge: bool,
+        options: &DeviceOptions,
+    ) -> Self {
+        let find = |id| capability::find_capability(hw.access(), hw.address(), id);
+        let pcie = find(CapabilityId::PCI_EXPRESS).map(|offset| {
+            let flags = hw.read16(at(offset, pcie::CAPABILITIES));
+            PciExpressInfo {
+                offset,
+                port_type: PortType::from_raw(
+                    u8::try_from(
+                        (flags >> pcie::CAPABILITIES_PORT_TYPE_SHIFT)
+                            & pcie::CAPABILITIES_PORT_TYPE_MASK,
+                    )
+                    .unwrap_or_default(),
+                ),
+                version: u8::try_from(flags & pcie::CAPABILITIES_VERSION_MASK).unwrap_or_default(),
+                slot: flags & PCIE_FLAGS_SLOT != 0,
+                function_level_reset: hw.read32(at(offset, pcie::DEVICE_CAPABILITIES))
+                    & pcie::DEVICE_CAPABILITIES_FLR
+                    != 0,
+            }
+        });
+        let capabilities = Capabilities {
+            power_management: find(CapabilityId::POWER_MANAGEMENT),
+            vpd: find(CapabilityId::VPD),
+            msi: find(CapabilityId::MSI),
+            msix: find(CapabilityId::MSI_X),
+            pci_x: find(CapabilityId::PCI_X),
+            advanced_features: find(CapabilityId::ADVANCED_FEATURES),
+            // Only PCIe functions have extended space (Linux's `pci_aer_init`).
+            aer: pcie.and_then(|_| {
+                capability::find_extended_capability(
+                    hw.access(),
+                    hw.address(),
+                    ExtendedCapabilityId::ADVANCED_ERROR_REPORTING,
+                )
+            }),
+        };
+        let power_support =
+            capabilities
+                .power_management
+                .map_or(PowerSupport::default(), |offset| {
+                    let pmc = hw.read16(at(offset, pm::CAPABILITIES));
+                    PowerSupport {
+                        d1: pmc & pm::PMC_D1 != 0,
+                        d2: pmc & pm::PMC_D2 != 0,
+                    }
+                });
+        let subsystem = function.subsystem;
+        let default_irq = if function.interrupt_pin != 0 {
+            u32::from(function.interrupt_line)
+        } else {
+            0
+        };
+        Self {
+            address: function.address,
+            identity: Identity {
+                vendor: function.vendor_id,
+                device: function.device_id,
+                subsystem_vendor: subsystem.map_or(0, |subsystem| subsystem.vendor),
+                subsystem_device: subsystem.map_or(0, |subsystem| subsystem.id),
+            },
+            is_bridge,
+            interrupt_pin: function.interrupt_pin,
+            irq: options.irq.unwrap_or(default_irq),
+            capabilities,
+            pcie,
+            power_support,
+            immediate_readiness: Status::from_bits_retain(hw.read16(register::STATUS))
+                .contains(Status::IMMEDIATE_READINESS),
+            resources: Resources::new(hw, function),
+            permissive: options.permissive,
+            enabled: false,
+            bus_master: false,
+            interrupts: InterruptMode::Intx,
+            warned_on_write: false,
+        }
+    }
+}
+
+/// Where a function sits, for bus resets and root buses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Placement {
+    /// The bridges above it, nearest first (empty on a root bus).
+    pub(crate) upstream: Vec<Address>,
+    /// The nearest bridge is a PCIe root or downstream port (its secondary
+    /// bus is a PCIe link) rather than a conventional bridge.
+    pub(crate) parent_is_downstream_port: bool,
+    /// Another function on the same bus, if any.
+    pub(crate) neighbour: Option<Address>,
+}
+
+impl Placement {
+    /// Where `function` sits in `topology`.
+    pub(crate) fn new(topology: &Topology, function: &Function) -> Self {
+        let address = function.address;
+        let parent_is_downstream_port = topology
+            .upstream_bridges(address)
+            .next()
+            .and_then(|bridge| bridge.capabilities.pci_express())
+            .is_some_and(|parent| {
+                matches!(
+                    parent.port_type,
+                    PortType::RootPort | PortType::DownstreamPort | PortType::PciToPcieBridge
+                )
+            });
+        Self {
+            upstream: topology
+                .upstream_bridges(address)
+                .map(|bridge| bridge.address)
+                .collect(),
+            parent_is_downstream_port,
+            neighbour: topology
+                .functions
+                .iter()
+                .map(|other| other.address)
+                .find(|other| {
+                    *other != address
+                        && other.segment() == address.segment()
+                        && other.bus() == address.bus()
+                }),
+        }
+    }
+}
+
+/// A function this domain owns: its virtual configuration space, its
+/// state, and the configuration saved when it was taken.
+///
+/// Made by [`Device::take`], handed back by [`Device::release`]; between
+/// the two it can be given to one frontend at a time
+/// ([`crate::GuestDevices::add`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    pub(crate) state: DeviceState,
+    pub(crate) config: ConfigSpace,
+    pub(crate) saved: SavedState,
+    pub(crate) placement: Placement,
+}
+
+impl Device {
+    /// The function's real address.
+    pub fn address(&self) -> Address {
+        self.state.address
+    }
+
+    /// Whether writes to registers without a field reach the hardware for
+    /// this device (the global setting aside).
+    pub fn is_permissive(&self) -> bool {
+        self.state.permissive
+    }
+
+    /// Lets writes to registers without a field reach the hardware (Linux's
+    /// per-device `permissive` attribute, e.g. from a guest's
+    /// `permissive=1`). As in Linux, there is no way back but releasing the
+    /// device and taking it again.
+    pub fn set_permissive(&mut self) {
+        self.state.permissive = true;
+    }
+
+    /// The interrupt number the guest sees (see [`DeviceOptions::irq`]).
+    pub fn irq(&self) -> u32 {
+        self.state.irq
+    }
+
+    /// The bridges above the function, nearest first.
+    pub(crate) fn upstream_bridges(&self) -> &[Address] {
+        &self.placement.upstream
+    }
+
+    /// A guest read.
+    pub(crate) fn read<A: ConfigAccess + ?Sized>(&self, access: &A, request: Access) -> u32 {
+        let hw = Hardware::new(access, self.state.address);
+        self.config.read(&hw, &self.state, request)
+    }
+
+    /// A guest write; `permissive` is the global setting.
+    pub(crate) fn write<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+        &mut self,
+        access: &A,
+        delay: &D,
+        request: Access,
+        value: u32,
+        permissive: bool,
+    ) -> Result<(), OpError> {
+        let hw = Hardware::new(access, self.state.address);
+        let permissive = permissive || self.state.permissive;
+        self.config
+            .write(&hw, &mut self.state, delay, request, value, permissive)
+    }
+}

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Taking a function for the backend and handing it back: Linux's `pci_stub.c`.
+//!
+//! Taking (`pcistub_init_device`): build the virtual configuration space
+//! (which caches the command register and turns PME generation off), enable
+//! the function (power, decoding), save its configuration, reset it,
+//! restore the saved configuration, and leave it disabled without bus
+//! mastering (`xen_pcibk_reset_device`). Releasing (`pcistub_put_pci_dev`):
+//! reset, restore the configuration saved at take time (not the guest's),
+//! turn off the guest's MSI or MSI-X, disable, and forget the guest's BAR
+//! sizing. Decoding stays as it was saved (on), as Linux leaves it since
+//! CVE-2015-8553: a guest that touches a BAR before enabling the device
+//! must not get an Unsupported Request.
+//!
+//! Differences from Linux, on purpose: a function that cannot be reset is
+//! not taken ([`TakeError::Reset`]); before a release's reset the function
+//! is brought to D0, so a guest that left it in D3hot does not defeat the PM
+//! reset; and bus mastering is cleared on release whether or not the guest
+//! enabled the device.
+
+use core::fmt;
+
+use log::{info, warn};
+use pci::capability::PowerState;
+use pci::{Address, ConfigAccess, HeaderLayout, Topology};
+
+use crate::config::{self, ConfigSpace, Quirk};
+use crate::device::{Device, DeviceOptions, DeviceState, Placement};
+use crate::hardware::Hardware;
+use crate::interrupts::{self, InterruptControl};
+use crate::reset::{self, ResetError, ResetMethod};
+use crate::resources::Unassigned;
+use crate::saved::SavedState;
+use crate::{Delay, power};
+
+/// Why a function was not taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TakeError {
+    /// Enumeration did not find it.
+    NotFound(Address),
+    /// Its header is neither type 0 nor type 1 (Linux refuses these too).
+    UnsupportedHeader {
+        /// The function.
+        function: Address,
+        /// The header layout.
+        layout: u8,
+    },
+    /// A BAR (0-5; 6 for the ROM) has no address, so the function cannot be
+    /// enabled (Linux's `pci_enable_resources`).
+    UnassignedBar {
+        /// The function.
+        function: Address,
+        /// The BAR slot, or 6 for the expansion ROM.
+        index: u8,
+    },
+    /// No reset method is safe, or the reset did not complete.
+    Reset(ResetError),
+}
+
+impl fmt::Display for TakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotFound(function) => write!(f, "{function}: no such function"),
+            Self::UnsupportedHeader { function, layout } => write!(
+                f,
+                "{function}: header type {layout} is neither an endpoint (0) nor a bridge (1)"
+            ),
+            Self::UnassignedBar { function, index } => {
+                write!(f, "{function}: BAR {index} has no address; can't enable")
+            }
+            Self::Reset(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl core::error::Error for TakeError {}
+
+/// The ROM's place in [`TakeError::UnassignedBar`].
+const ROM_INDEX: u8 = 6;
+
+impl Device {
+    /// Takes the function at `address`, which enumeration found in
+    /// `topology`, for the backend. `quirks` lists the quirks to apply to
+    /// matching devices.
+    pub fn take<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+        access: &A,
+        topology: &Topology,
+        address: Address,
+        options: &DeviceOptions,
+        quirks: &[Quirk],
+        delay: &D,
+    ) -> Result<Self, TakeError> {
+        let function = topology.get(address).ok_or(TakeError::NotFound(address))?;
+        let is_bridge = match function.header {
+            HeaderLayout::Endpoint => false,
+            HeaderLayout::Bridge => true,
+            other => {
+                return Err(TakeError::UnsupportedHeader {
+                    function: address,
+                    layout: other.raw(),
+                });
+            }
+        };
+        let hw = Hardware::new(access, address);
+        let mut state = DeviceState::new(&hw, function, is_bridge, options);
+        let config = ConfigSpace::build(&hw, &state, quirks);
+        let placement = Placement::new(topology, function);
+        config::enable_device(&hw, &mut state, delay).map_err(|unassigned| {
+            TakeError::UnassignedBar {
+                function: address,
+                index: match unassigned {
+                    Unassigned::Bar(index) => index,
+                    Unassigned::Rom => ROM_INDEX,
+                },
+            }
+        })?;
+        let saved = SavedState::save(&hw, &state);
+        let method = reset::reset(&hw, &state, &placement, delay).map_err(TakeError::Reset)?;
+        saved.restore(&hw, &state, delay);
+        config::quiesce(&hw, &mut state);
+        info!("pciback {address}: taken, reset by {method}");
+        Ok(Self {
+            state,
+            config,
+            saved,
+            placement,
+        })
+    }
+
+    /// Hands the function back from a guest: reset, the configuration saved
+    /// at take time restored, the guest's MSI or MSI-X turned off through
+    /// `interrupts`, disabled, bus mastering off. All of that happens even
+    /// when the reset fails; the error says why, for the log.
+    pub fn release<A: ConfigAccess + ?Sized, I: InterruptControl + ?Sized, D: Delay + ?Sized>(
+        &mut self,
+        access: &A,
+        interrupts: &mut I,
+        delay: &D,
+    ) -> Result<ResetMethod, ResetError> {
+        let hw = Hardware::new(access, self.state.address);
+        if power::set_state(&hw, &self.state, delay, PowerState::D0).is_err() {
+            warn!(
+                "pciback {}: could not bring it back to D0",
+                self.state.address
+            );
+        }
+        let reset = reset::reset(&hw, &self.state, &self.placement, delay);
+        self.saved.restore(&hw, &self.state, delay);
+        interrupts::release(&mut self.state, interrupts);
+        config::quiesce(&hw, &mut self.state);
+        self.config.reset();
+        match &reset {
+            Ok(method) => info!(
+                "pciback {}: released, reset by {method}",
+                self.state.address
+            ),
+            Err(error) => warn!("pciback: released WITHOUT A RESET: {error}"),
+        }
+        reset
+    }
+}
