@@ -29,8 +29,9 @@ result driver-domain-domid "$DD"
 result hardware-domain "$(xl dmesg | sed -n 's/.*Initialising hardware domain \([0-9]*\).*/\1/p')"
 mark driver-domain-created
 
-# Give the image time to come up; the tests judge what it printed.
-said_ready() { console_has pciback-dd 'pciback-dd: ready' || xl dmesg | grep -qF "(d$DD) pciback-dd: ready"; }
+# Give the image time to come up (its log ends the boot with "boot: done");
+# the tests judge what it printed.
+said_ready() { console_has pciback-dd 'boot: done in' || xl dmesg | grep -qF 'boot: done in'; }
 if wait_until 10 said_ready; then result driver-domain-ready yes; else result driver-domain-ready no; fi
 mark driver-domain-up
 
