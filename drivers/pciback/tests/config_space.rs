@@ -1,0 +1,726 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The configuration space a guest sees, through the op path, against Linux's rules.
+//!
+//! Expected values come from tables written from Linux's
+//! `conf_space_header.c` and `conf_space_capability.c` (each entry names
+//! the rule), applied to the simulated device by hand, never from this
+//! crate's own output.
+
+mod common;
+
+use common::{Machine, address, guest_with, virtual_address};
+use pci::capability::{BarRegion, CapabilityId, PortType};
+use pci::register::{Command, Status};
+use pci::sim::{ConfigWrite, SimBar, SimDevice};
+use pci::{Address, Width};
+use pciback::{DeviceOptions, GuestDevices, Quirk, TopologyKind, VirtualAddress};
+use xen::abi::io::pciif::{XEN_PCI_ERR_ACCESS_DENIED, XEN_PCI_ERR_INVALID_OFFSET};
+
+const NIC: Address = match Address::new(0, 0, 3, 0) {
+    Some(address) => address,
+    None => unreachable!(),
+};
+/// Where vpci shows the only device: slot 0.
+const GUEST_NIC: VirtualAddress = VirtualAddress(match Address::new(0, 0, 0, 0) {
+    Some(address) => address,
+    None => unreachable!(),
+});
+
+/// The command register firmware left: memory, bus master, INTx masked.
+const FIRMWARE_COMMAND: u16 = 0x0406;
+/// Linux's PCI_COMMAND_GUEST.
+const COMMAND_GUEST: u16 = 0x02BC;
+/// The interrupt line firmware programmed (also the backend's IRQ for it).
+const LINE: u8 = 11;
+
+/// Capability layout the sim builder produces for [`nic`]: PM at 0x40 (8
+/// bytes), MSI 64-bit at 0x48 (14 bytes, next at 0x58), MSI-X at 0x58 (12),
+/// PCIe at 0x64, vendor-specific at 0xA0; AER at 0x100.
+const PM: u16 = 0x40;
+const MSI: u16 = 0x48;
+const MSIX: u16 = 0x58;
+const PCIE: u16 = 0x64;
+
+/// A NIC-like PCIe endpoint with every kind of BAR and the capabilities
+/// pciback virtualizes.
+fn nic() -> SimDevice {
+    SimDevice::endpoint(0x8086, 0x10d3, 0x02_00_00)
+        .revision(3)
+        .subsystem(0x8086, 0xa01f)
+        .interrupt(1, LINE)
+        .command(Command::from_bits_retain(FIRMWARE_COMMAND))
+        .bar(0, SimBar::memory32(0x2_0000).at(0xfebc_0000))
+        .bar(1, SimBar::io(0x20).at(0xc040))
+        .bar(
+            2,
+            SimBar::memory64(0x4000_0000)
+                .prefetchable()
+                .at(0x8_0000_0000),
+        )
+        .rom(0x8000, 0xfeb8_0000, false)
+        .pm()
+        .msi(1, true, false)
+        .msix(
+            5,
+            BarRegion {
+                bir: 0,
+                offset: 0x1000,
+            },
+            BarRegion {
+                bir: 0,
+                offset: 0x1800,
+            },
+        )
+        .pcie(PortType::Endpoint)
+        .function_level_reset()
+        .vendor_specific(&[1, 2, 3, 4])
+        .aer()
+        // PMC with every PME-support bit set: pciback hides them.
+        .raw_register(PM + 2, Width::Word, 0xFE03)
+}
+
+fn machine() -> Machine {
+    Machine::new([(NIC, nic())])
+}
+
+fn nic_guest(machine: &Machine, options: &DeviceOptions) -> GuestDevices {
+    guest_with(TopologyKind::Vpci, [machine.take_with(NIC, options, &[])])
+}
+
+/// The virtual registers of [`nic`] after it is taken, from Linux's field
+/// tables: (offset, width, value, rule). The command register is checked
+/// on its own (its value mixes hardware and cache).
+const VIRTUAL_REGISTERS: &[(u16, Width, u32, &str)] = &[
+    (
+        0x00,
+        Width::Word,
+        0x8086,
+        "header_common: vendor = dev->vendor",
+    ),
+    (
+        0x02,
+        Width::Word,
+        0x10d3,
+        "header_common: device = dev->device",
+    ),
+    (
+        0x3C,
+        Width::Byte,
+        LINE as u32,
+        "interrupt_read: (u8) dev->irq",
+    ),
+    (
+        0x10,
+        Width::Dword,
+        0xfebc_0000,
+        "bar_init: start | flags (mem32)",
+    ),
+    (
+        0x14,
+        Width::Dword,
+        0x0000_c041,
+        "bar_init: start | flags (I/O bit)",
+    ),
+    (
+        0x18,
+        Width::Dword,
+        0x0000_000c,
+        "bar_init: low start | 64-bit | prefetch",
+    ),
+    (
+        0x1C,
+        Width::Dword,
+        0x0000_0008,
+        "bar_init: upper half = start >> 32",
+    ),
+    (0x20, Width::Dword, 0, "bar_init: no resource"),
+    (0x24, Width::Dword, 0, "bar_init: no resource"),
+    (
+        0x30,
+        Width::Dword,
+        0xfeb8_0000,
+        "bar_init: ROM start, enable bit clear",
+    ),
+    (
+        PM + 2,
+        Width::Word,
+        0x0603,
+        "pm_caps_read: PMC & ~PCI_PM_CAP_PME_MASK",
+    ),
+];
+
+/// What a read of `width` at `offset` must return: virtual bytes from
+/// [`VIRTUAL_REGISTERS`] and the command rule, hardware bytes elsewhere.
+fn expected(machine: &Machine, offset: u16, width: Width) -> u32 {
+    let mut model: Vec<Option<u8>> = vec![None; 4096];
+    for (at, register_width, value, _) in VIRTUAL_REGISTERS {
+        for (index, byte) in value.to_le_bytes()[..usize::from(register_width.bytes())]
+            .iter()
+            .enumerate()
+        {
+            model[usize::from(*at) + index] = Some(*byte);
+        }
+    }
+    // command_read: (real & PCI_COMMAND_GUEST) | (cached & ~PCI_COMMAND_GUEST).
+    let hardware_command = machine.peek(NIC, 0x04, Width::Word) as u16;
+    let command = (hardware_command & COMMAND_GUEST) | (FIRMWARE_COMMAND & !COMMAND_GUEST);
+    model[4] = Some(command.to_le_bytes()[0]);
+    model[5] = Some(command.to_le_bytes()[1]);
+    (0..width.bytes()).rev().fold(0, |value, index| {
+        let at = offset + index;
+        let byte =
+            model[usize::from(at)].unwrap_or_else(|| machine.peek(NIC, at, Width::Byte) as u8);
+        (value << 8) | u32::from(byte)
+    })
+}
+
+#[test]
+fn every_byte_reads_as_linux_shows_it_at_every_size_and_alignment() {
+    let mut machine = machine();
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    for size in [1, 2, 4] {
+        for offset in 0..4096_i32 {
+            let (err, value) = machine.read(&mut guest, GUEST_NIC, offset, size);
+            if offset % size != 0 {
+                // valid_request: offset % size != 0 -> XEN_PCI_ERR_invalid_offset, value 0.
+                assert_eq!(
+                    (err, value),
+                    (XEN_PCI_ERR_INVALID_OFFSET, 0),
+                    "{offset:#x}/{size}"
+                );
+                continue;
+            }
+            let width = Width::from_bytes(size as u32).unwrap();
+            let want = expected(&machine, offset as u16, width);
+            assert_eq!((err, value), (0, want), "read {size} at {offset:#x}");
+        }
+    }
+    // Reads never write.
+    assert!(machine.writes().is_empty());
+}
+
+#[test]
+fn the_command_register_reads_hardware_guest_bits_and_cached_others() {
+    let mut machine = machine();
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    // After the take: decoding on (pci_enable_device: I/O and memory BARs),
+    // INTx unmasked (pin 1), bus mastering off (xen_pcibk_reset_device).
+    assert_eq!(machine.peek(NIC, 0x04, Width::Word), 0x0003);
+    // The guest sees its cached (firmware) non-GUEST bits: memory and
+    // INTX_DISABLE, and the hardware's GUEST bits: no bus master.
+    assert_eq!(machine.read(&mut guest, GUEST_NIC, 0x04, 2), (0, 0x0402));
+}
+
+#[test]
+fn bar_sizing_as_a_guest_does_it_never_reaches_the_hardware() {
+    let mut machine = machine();
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    // (offset, value, size answer, sizing pattern), from bar_init:
+    // len_val = -size | flags; upper half = (-size) >> 32; ROM pattern per
+    // rom_write ((value | ~PCI_ROM_ADDRESS_MASK) == ~0).
+    let table: &[(i32, u32, u32, u32)] = &[
+        (0x10, 0xfebc_0000, 0xfffe_0000, u32::MAX),
+        (0x14, 0x0000_c041, 0xffff_ffe1, u32::MAX),
+        (0x18, 0x0000_000c, 0xc000_000c, u32::MAX),
+        (0x1C, 0x0000_0008, 0xffff_ffff, u32::MAX),
+        (0x20, 0, 0, u32::MAX),
+        (0x24, 0, 0, u32::MAX),
+        (0x30, 0xfeb8_0000, 0xffff_8000, 0xffff_f800),
+        (0x30, 0xfeb8_0000, 0xffff_8000, 0xffff_fffe),
+    ];
+    for &(offset, value, size_answer, pattern) in table {
+        assert_eq!(machine.read(&mut guest, GUEST_NIC, offset, 4), (0, value));
+        assert_eq!(machine.write(&mut guest, GUEST_NIC, offset, 4, pattern), 0);
+        assert_eq!(
+            machine.read(&mut guest, GUEST_NIC, offset, 4),
+            (0, size_answer),
+            "sizing {offset:#x}"
+        );
+        assert_eq!(machine.write(&mut guest, GUEST_NIC, offset, 4, value), 0);
+        assert_eq!(machine.read(&mut guest, GUEST_NIC, offset, 4), (0, value));
+    }
+    // bar_write: any other value is ignored, and the answer is the address again.
+    assert_eq!(
+        machine.write(&mut guest, GUEST_NIC, 0x10, 4, 0x1234_5670),
+        0
+    );
+    assert_eq!(
+        machine.read(&mut guest, GUEST_NIC, 0x10, 4),
+        (0, 0xfebc_0000)
+    );
+    // A partial write of ones is not a sizing write (only the 32-bit pattern is).
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x12, 2, 0xFFFF), 0);
+    assert_eq!(
+        machine.read(&mut guest, GUEST_NIC, 0x10, 4),
+        (0, 0xfebc_0000)
+    );
+    assert!(
+        machine.writes().is_empty(),
+        "BAR writes reached the hardware: {:?}",
+        machine.writes()
+    );
+}
+
+#[test]
+fn writing_back_the_address_restores_a_bar_the_hardware_lost() {
+    let mut machine = machine();
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    // bar_write: tmpval != bar->val && value == bar->val -> write bar->val.
+    machine.bus.poke(NIC, 0x10, Width::Dword, 0);
+    assert_eq!(
+        machine.write(&mut guest, GUEST_NIC, 0x10, 4, 0xfebc_0000),
+        0
+    );
+    assert_eq!(machine.peek(NIC, 0x10, Width::Dword), 0xfebc_0000);
+    assert_eq!(
+        machine.writes(),
+        [ConfigWrite {
+            address: NIC,
+            offset: 0x10,
+            width: Width::Dword,
+            value: 0xfebc_0000
+        }]
+    );
+}
+
+/// One command-register write: the value, then the command register the
+/// hardware must hold, and what the guest must read back.
+struct CommandStep {
+    value: u32,
+    hardware: u32,
+    guest_reads: u32,
+    rule: &'static str,
+}
+
+fn run_command_steps(permissive: bool, steps: &[CommandStep]) {
+    let mut machine = machine();
+    let options = DeviceOptions {
+        permissive,
+        ..DeviceOptions::default()
+    };
+    let mut guest = nic_guest(&machine, &options);
+    for step in steps {
+        assert_eq!(
+            machine.write(&mut guest, GUEST_NIC, 0x04, 2, step.value),
+            0,
+            "{}",
+            step.rule
+        );
+        assert_eq!(
+            machine.peek(NIC, 0x04, Width::Word),
+            step.hardware,
+            "hardware after {:#06x}: {}",
+            step.value,
+            step.rule
+        );
+        assert_eq!(
+            machine.read(&mut guest, GUEST_NIC, 0x04, 2),
+            (0, step.guest_reads),
+            "guest reads after {:#06x}: {}",
+            step.value,
+            step.rule
+        );
+    }
+}
+
+#[test]
+fn command_writes_follow_command_write_without_permissive() {
+    // The simulated command register implements I/O, memory, bus master,
+    // parity, SERR and INTx disable. After the take it holds 0x0003.
+    run_command_steps(
+        false,
+        &[
+            CommandStep {
+                value: 0x0007,
+                hardware: 0x0007,
+                guest_reads: 0x0007,
+                rule: "enable (decode already on), pci_set_master; cached = value",
+            },
+            CommandStep {
+                value: 0x0147,
+                hardware: 0x0007,
+                guest_reads: 0x0147,
+                rule: "SERR and parity are cached only: not permissive",
+            },
+            CommandStep {
+                value: 0x0000,
+                hardware: 0x0003,
+                guest_reads: 0x0000,
+                rule: "pci_disable_device clears bus master, leaves decoding (XSA-120)",
+            },
+            CommandStep {
+                value: 0x0404,
+                hardware: 0x0007,
+                guest_reads: 0x0404,
+                rule: "bus master without decode: pci_set_master; INTX_DISABLE cached only",
+            },
+        ],
+    );
+}
+
+#[test]
+fn command_writes_in_permissive_mode_also_write_the_guest_bits() {
+    run_command_steps(
+        true,
+        &[
+            CommandStep {
+                value: 0x0147,
+                hardware: 0x0007,
+                guest_reads: 0x0147,
+                rule: "enable + master; permissive writes only PCI_COMMAND_GUEST bits",
+            },
+            CommandStep {
+                value: 0x0001,
+                hardware: 0x0003,
+                guest_reads: 0x0001,
+                rule: "I/O only: still enabled; master cleared; decode untouched",
+            },
+        ],
+    );
+}
+
+#[test]
+fn memory_write_invalidate_needs_a_working_cache_line_size() {
+    // pci_set_mwi (x86): cache line size must hold 16 dwords (or a multiple);
+    // if it does not take 16, the bit is dropped from the cached value.
+    let mut machine = Machine::new([(NIC, nic().writable(0x0C, Width::Byte, 0))]);
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x04, 2, 0x0013), 0);
+    assert_eq!(machine.read(&mut guest, GUEST_NIC, 0x04, 2), (0, 0x0003));
+
+    // With a writable cache line size: 16 is written, MWI is requested
+    // (the simulated register does not implement the bit, so it reads 0).
+    let mut machine = Machine::new([(NIC, nic())]);
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x04, 2, 0x0013), 0);
+    assert_eq!(machine.peek(NIC, 0x0C, Width::Byte), 16);
+    assert!(
+        machine
+            .writes()
+            .iter()
+            .any(|write| write.offset == 0x04 && write.value & 0x10 != 0)
+    );
+}
+
+#[test]
+fn unhandled_registers_take_writes_only_in_permissive_mode() {
+    // conf_space.c: no field overlaps -> written only if permissive; otherwise
+    // dropped with success. Registers: MSI address (no field), PCIe device
+    // control (no field: a guest cannot start an FLR), status (RW1C, no field).
+    let registers: &[(i32, i32, u32)] = &[
+        (i32::from(MSI) + 4, 4, 0xfee0_0000),
+        (i32::from(PCIE) + 8, 2, 0x8000),
+        (0x06, 2, 0xF900),
+    ];
+    for permissive in [false, true] {
+        let mut machine = machine();
+        machine.bus.poke(
+            NIC,
+            0x06,
+            Width::Word,
+            u32::from((Status::CAPABILITIES_LIST | Status::RECEIVED_MASTER_ABORT).bits()),
+        );
+        let options = DeviceOptions {
+            permissive,
+            ..DeviceOptions::default()
+        };
+        let mut guest = nic_guest(&machine, &options);
+        for &(offset, size, value) in registers {
+            assert_eq!(machine.write(&mut guest, GUEST_NIC, offset, size, value), 0);
+        }
+        let written: Vec<(u16, u32)> = machine
+            .writes()
+            .iter()
+            .map(|write| (write.offset, write.value))
+            .collect();
+        if permissive {
+            assert_eq!(
+                written,
+                [(MSI + 4, 0xfee0_0000), (PCIE + 8, 0x8000), (0x06, 0xF900)]
+            );
+            assert_eq!(
+                machine.peek(NIC, 0x06, Width::Word),
+                u32::from(Status::CAPABILITIES_LIST.bits())
+            );
+        } else {
+            assert!(written.is_empty(), "{written:x?}");
+        }
+    }
+}
+
+#[test]
+fn a_write_touching_a_field_drops_its_unhandled_bytes_even_when_permissive() {
+    // conf_space.c: handled = 1 as soon as one field overlaps; the status
+    // half of a dword write at 0x04 is never written.
+    let mut machine = machine();
+    let options = DeviceOptions {
+        permissive: true,
+        ..DeviceOptions::default()
+    };
+    let mut guest = nic_guest(&machine, &options);
+    assert_eq!(
+        machine.write(&mut guest, GUEST_NIC, 0x04, 4, 0xF900_0003),
+        0
+    );
+    assert!(
+        machine
+            .writes()
+            .iter()
+            .all(|write| write.offset == 0x04 && write.width == Width::Word)
+    );
+}
+
+#[test]
+fn header_fields_follow_their_handlers() {
+    let mut machine = Machine::new([(
+        NIC,
+        nic()
+            .writable(0x0F, Width::Byte, 0xFF)
+            .raw_register(0x0F, Width::Byte, 0x80),
+    )]);
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    // (offset, size, value, hardware writes expected, rule)
+    let table: &[(i32, i32, u32, &[(u16, u32)], &str)] = &[
+        (
+            0x00,
+            4,
+            0,
+            &[],
+            "vendor/device: read handlers only, writes ignored",
+        ),
+        (0x3C, 1, 5, &[], "interrupt line: read handler only"),
+        (0x3D, 1, 2, &[], "interrupt pin: read only"),
+        (0x0D, 1, 0x40, &[], "latency timer: read only"),
+        (
+            0x0C,
+            1,
+            0x08,
+            &[(0x0C, 0x08)],
+            "cache line size: read/write",
+        ),
+        (
+            0x0F,
+            1,
+            0xC0,
+            &[(0x0F, 0xC0)],
+            "bist_write: same bits but START",
+        ),
+        (0x0F, 1, 0x40, &[(0x0F, 0x40)], "bist_write: exactly START"),
+        (0x0F, 1, 0x01, &[], "bist_write: anything else dropped"),
+        (0x08, 4, 0, &[], "revision/class: no field, not permissive"),
+    ];
+    for &(offset, size, value, hardware, rule) in table {
+        machine.bus.clear_writes();
+        assert_eq!(
+            machine.write(&mut guest, GUEST_NIC, offset, size, value),
+            0,
+            "{rule}"
+        );
+        let written: Vec<(u16, u32)> = machine
+            .writes()
+            .iter()
+            .map(|write| (write.offset, write.value))
+            .collect();
+        assert_eq!(written, hardware, "{rule}");
+    }
+    assert_eq!(
+        machine.read(&mut guest, GUEST_NIC, 0x3C, 1),
+        (0, u32::from(LINE))
+    );
+}
+
+#[test]
+fn power_control_changes_state_through_the_power_code() {
+    // A PM capability whose D3hot->D0 resets the function (No_Soft_Reset clear).
+    let mut machine = Machine::new([(NIC, nic().raw_register(PM + 4, Width::Word, 0))]);
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    let pmcsr = i32::from(PM) + 4;
+    // pm_ctrl_write: PM_OK_BITS (PME status, data select) merged, state via
+    // pci_set_power_state: D3hot with the 10 ms wait.
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, pmcsr, 2, 0x0203), 0);
+    assert_eq!(machine.peek(NIC, PM + 4, Width::Word), 0x0203);
+    assert_eq!(
+        machine.delay.waits(),
+        [std::time::Duration::from_millis(10)]
+    );
+    // PME enable is not a PM_OK_BIT; D1 from D3hot is an invalid transition:
+    // PCIBIOS_SET_FAILED -> access_denied, hardware unchanged.
+    machine.bus.clear_writes();
+    assert_eq!(
+        machine.write(&mut guest, GUEST_NIC, pmcsr, 2, 0x0301),
+        XEN_PCI_ERR_ACCESS_DENIED
+    );
+    assert!(machine.writes().is_empty());
+    // Back to D0: 10 ms, and pci_restore_bars because the function reset
+    // itself: every assigned BAR rewritten, the 64-bit one with memory
+    // decoding off around it.
+    machine.delay.clear();
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, pmcsr, 2, 0x0200), 0);
+    assert_eq!(machine.peek(NIC, PM + 4, Width::Word), 0x0200);
+    assert_eq!(
+        machine.delay.waits(),
+        [std::time::Duration::from_millis(10)]
+    );
+    let rewritten: Vec<(u16, u32)> = machine
+        .writes()
+        .iter()
+        .skip(1)
+        .map(|write| (write.offset, write.value))
+        .collect();
+    assert_eq!(
+        rewritten,
+        [
+            (0x10, 0xfebc_0000),
+            (0x14, 0x0000_c041),
+            (0x04, 0x0001),
+            (0x18, 0x0000_000c),
+            (0x1C, 0x0000_0008),
+            (0x04, 0x0003),
+        ]
+    );
+}
+
+#[test]
+fn vpd_can_be_read_but_not_written() {
+    const VPD: u16 = 0x40;
+    let device = SimDevice::endpoint(0x1000, 0x0030, 0x01_00_00)
+        .capability(CapabilityId::VPD, &[0; 6])
+        .writable(VPD + 2, Width::Word, 0xFFFF)
+        .pcie(PortType::Endpoint)
+        .function_level_reset();
+    let mut machine = Machine::new([(NIC, device)]);
+    let mut guest = guest_with(TopologyKind::Vpci, [machine.take(NIC)]);
+    let address = i32::from(VPD) + 2;
+    // vpd_address_write: a read request (F clear) goes to the hardware...
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, address, 2, 0x0010), 0);
+    assert_eq!(machine.peek(NIC, VPD + 2, Width::Word), 0x0010);
+    // ... a write request (F set) is PCIBIOS_SET_FAILED.
+    assert_eq!(
+        machine.write(&mut guest, GUEST_NIC, address, 2, 0x8010),
+        XEN_PCI_ERR_ACCESS_DENIED
+    );
+    // The data register has no write handler.
+    machine.bus.clear_writes();
+    assert_eq!(
+        machine.write(&mut guest, GUEST_NIC, i32::from(VPD) + 4, 4, 1),
+        0
+    );
+    assert!(machine.writes().is_empty());
+}
+
+#[test]
+fn msi_and_msix_control_writes_are_refused_unless_permissive() {
+    // msi_msix_flags_write without allow_interrupt_control: same value ok,
+    // any change PCIBIOS_SET_FAILED; permissive: written as is.
+    for (capability, enable) in [(MSI, 0x0001_u32), (MSIX, 0x8000)] {
+        let control = i32::from(capability) + 2;
+        let mut machine = machine();
+        let mut guest = nic_guest(&machine, &DeviceOptions::default());
+        let (_, current) = machine.read(&mut guest, GUEST_NIC, control, 2);
+        assert_eq!(machine.write(&mut guest, GUEST_NIC, control, 2, current), 0);
+        assert_eq!(
+            machine.write(&mut guest, GUEST_NIC, control, 2, current | enable),
+            XEN_PCI_ERR_ACCESS_DENIED
+        );
+        assert!(machine.writes().is_empty());
+
+        let mut machine = Machine::new([(NIC, nic())]);
+        let options = DeviceOptions {
+            permissive: true,
+            ..DeviceOptions::default()
+        };
+        let mut guest = nic_guest(&machine, &options);
+        assert_eq!(
+            machine.write(&mut guest, GUEST_NIC, control, 2, current | enable),
+            0
+        );
+        assert_eq!(
+            machine.peek(NIC, capability + 2, Width::Word),
+            current | enable
+        );
+    }
+}
+
+#[test]
+fn a_quirk_makes_a_register_writable_for_matching_devices_only() {
+    let quirk = Quirk {
+        vendor: Some(0x8086),
+        device: Some(0x10d3),
+        subsystem_vendor: None,
+        subsystem_device: None,
+        offset: 0xC0,
+        width: Width::Dword,
+        mask: 0xFFFF_0000,
+    };
+    let other = Quirk {
+        device: Some(0x10d4),
+        offset: 0xC4,
+        ..quirk
+    };
+    let device = nic()
+        .raw_register(0xC0, Width::Dword, 0x0000_5555)
+        .writable(0xC0, Width::Dword, u32::MAX)
+        .writable(0xC4, Width::Dword, u32::MAX);
+    let mut machine = Machine::new([(NIC, device)]);
+    let mut guest = guest_with(
+        TopologyKind::Vpci,
+        [machine.take_with(NIC, &DeviceOptions::default(), &[quirk, other])],
+    );
+    assert_eq!(
+        machine.write(&mut guest, GUEST_NIC, 0xC0, 4, 0x1234_5678),
+        0
+    );
+    assert_eq!(machine.peek(NIC, 0xC0, Width::Dword), 0x1234_5555);
+    // The other device's quirk does not apply: no field, not permissive.
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0xC4, 4, 1), 0);
+    assert_eq!(machine.peek(NIC, 0xC4, Width::Dword), 0);
+}
+
+#[test]
+fn bridges_get_two_bars_and_their_rom_at_0x38() {
+    // header_1: BAR0, BAR1, ROM at PCI_ROM_ADDRESS1; bus numbers have no field.
+    let bridge = SimDevice::bridge(0x8086, 0x244e)
+        .buses(0, 1, 1)
+        .bar(0, SimBar::memory32(0x1000).at(0xfea0_0000))
+        .rom(0x800, 0xfe90_0000, false)
+        .pcie(PortType::PcieToPciBridge)
+        .function_level_reset();
+    let at = address(0, 0x1e, 0);
+    let mut machine = Machine::new([(at, bridge)]);
+    let mut guest = guest_with(TopologyKind::Passthrough, [machine.take(at)]);
+    let guest_at = VirtualAddress(at);
+    assert_eq!(
+        machine.read(&mut guest, guest_at, 0x10, 4),
+        (0, 0xfea0_0000)
+    );
+    assert_eq!(machine.write(&mut guest, guest_at, 0x38, 4, 0xFFFF_F800), 0);
+    assert_eq!(
+        machine.read(&mut guest, guest_at, 0x38, 4),
+        (0, 0xFFFF_F800)
+    );
+    assert_eq!(
+        machine.write(&mut guest, guest_at, 0x18, 4, 0x00_05_05_00),
+        0
+    );
+    assert_eq!(
+        machine.read(&mut guest, guest_at, 0x18, 4).1 & 0xFF_FFFF,
+        0x01_01_00
+    );
+    assert!(machine.writes().is_empty());
+}
+
+#[test]
+fn interrupt_line_is_the_configured_irq() {
+    let mut machine = machine();
+    let options = DeviceOptions {
+        irq: Some(0x1_24),
+        ..DeviceOptions::default()
+    };
+    let mut guest = nic_guest(&machine, &options);
+    // interrupt_read: (u8) dev->irq.
+    assert_eq!(machine.read(&mut guest, GUEST_NIC, 0x3C, 1), (0, 0x24));
+    assert_eq!(
+        machine.read(&mut guest, virtual_address(0, 0), 0x3C, 2),
+        (0, 0x0124)
+    );
+}
