@@ -6,7 +6,6 @@
 //! `PCIBACK_DD_IMAGE`. The first run downloads and builds Xen, the policy
 //! and the initramfs (several minutes); later runs take them from the cache.
 
-use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 use system_tests::nested::{self, Options, Scenario, ScenarioOutcome};
@@ -23,17 +22,13 @@ const E1000E: &str = "8086:10d3";
 
 /// Boots `scenario` and insists that dom0 got through its script.
 fn run(scenario: Scenario) -> ScenarioOutcome {
-    let image = std::env::var_os("PCIBACK_DD_IMAGE").map(PathBuf::from);
-    let image = image.unwrap_or_else(|| {
-        panic!("PCIBACK_DD_IMAGE is not set: run the nested tests with `cargo xtask test`, which builds the image and sets it")
-    });
+    let options = Options {
+        image: Some(system_tests::image()),
+        ..Options::default()
+    };
     let _machine = MACHINE
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let options = Options {
-        image: Some(image),
-        ..Options::default()
-    };
     let outcome = nested::run_scenario(scenario, &options).unwrap_or_else(|e| panic!("{e}"));
     assert!(outcome.completed(), "{}", outcome.summary());
     outcome

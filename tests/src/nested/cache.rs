@@ -45,11 +45,6 @@ impl Cache {
         Ok(Cache { root, _lock: lock })
     }
 
-    /// The cache directory.
-    pub(crate) fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// Returns the output directory of step `name` for `key`, first running
     /// `build(out)` into a fresh directory if no complete one exists. Older
     /// outputs of the step are removed but for the newest one, so switching

@@ -2,11 +2,8 @@
 //! The Debian packages the machine running the nested environment needs,
 //! installed with apt-get when missing.
 
-use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
-use super::progress::{self, run_logged};
 use super::{Error, ResultExt};
 
 /// Host packages, each with what it is for.
@@ -37,35 +34,16 @@ const PACKAGES: &[(&str, &str)] = &[
     ("cpio", "packing the initramfs images"),
 ];
 
-/// Makes sure every package is installed, installing missing ones when
-/// running as root, and returns `name version` lines of all of them: they
-/// are inputs of every build step.
-pub(crate) fn ensure(log: &Path) -> Result<String, Error> {
+/// Makes sure every package is installed (installing the missing ones
+/// with apt-get when running as root) and returns `name version` lines of
+/// all of them: they are inputs of every build step.
+pub(crate) fn ensure() -> Result<String, Error> {
     let (installed, missing) = query()?;
     if missing.is_empty() {
         return Ok(installed);
     }
-    if !is_root() {
-        return Err(Error::new(format!(
-            "the nested environment needs these Debian packages: apt-get install {}",
-            missing.join(" ")
-        )));
-    }
-    progress::note(&format!(
-        "installing {} (log: {})",
-        missing.join(" "),
-        log.display()
-    ));
-    let limit = Duration::from_secs(20 * 60);
-    let mut update = Command::new("apt-get");
-    update.args(["-q", "update"]);
-    run_logged(update, log, "apt-get update", limit)?;
-    let mut install = Command::new("apt-get");
-    install
-        .args(["-q", "-y", "--no-install-recommends", "install"])
-        .args(&missing)
-        .env("DEBIAN_FRONTEND", "noninteractive");
-    run_logged(install, log, "apt-get install", limit)?;
+    let missing: Vec<&str> = missing.iter().map(String::as_str).collect();
+    crate::host::apt_install(&missing).map_err(Error::new)?;
     let (installed, missing) = query()?;
     if missing.is_empty() {
         Ok(installed)
@@ -102,11 +80,4 @@ fn query() -> Result<(String, Vec<String>), Error> {
         }
     }
     Ok((installed, missing))
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| out.stdout.trim_ascii() == b"0")
 }

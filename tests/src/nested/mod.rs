@@ -22,7 +22,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 pub use console::{Fact, Mark};
 pub use prepare::{Prepared, prepare};
@@ -98,8 +98,8 @@ impl FromStr for Scenario {
 pub struct Options {
     /// The pciback-dd image (scenario a boots it as the driver domain).
     pub image: Option<PathBuf>,
-    /// Where to put the logs; by default a new directory under the cache's
-    /// `runs/`.
+    /// Where to put the logs (emptied first); by default
+    /// `target/system-tests/nested-<scenario>`.
     pub log_dir: Option<PathBuf>,
     /// Kill QEMU if the scenario has not ended by then.
     pub timeout: Duration,
@@ -250,8 +250,12 @@ pub fn run_scenario(scenario: Scenario, options: &Options) -> Result<ScenarioOut
     let prepared = prepare()?;
     let log_dir = match &options.log_dir {
         Some(dir) => dir.clone(),
-        None => new_run_dir(&prepared.cache, scenario)?,
+        None => crate::log_dir(&format!("nested-{scenario}")),
     };
+    // Only this run's files: a stale console must not pass for a new one.
+    if log_dir.exists() {
+        fs::remove_dir_all(&log_dir).context(&log_dir)?;
+    }
     fs::create_dir_all(&log_dir).context(&log_dir)?;
     let initrd = log_dir.join("dom0-initrd");
     dom0_initrd(&prepared.dom0_base, scenario, options, &initrd, &log_dir)?;
@@ -327,28 +331,6 @@ pub fn run_scenario(scenario: Scenario, options: &Options) -> Result<ScenarioOut
     fs::write(outcome.log_dir.join("summary.txt"), outcome.summary()).context(&outcome.log_dir)?;
     eprint!("{}", outcome.summary());
     Ok(outcome)
-}
-
-/// How many runs' logs the cache keeps.
-const KEPT_RUNS: usize = 20;
-
-/// A new directory `<cache>/runs/<scenario>-<unix time>`; the oldest runs
-/// beyond the last 20 are removed.
-fn new_run_dir(cache: &Path, scenario: Scenario) -> Result<PathBuf, Error> {
-    let runs = cache.join("runs");
-    fs::create_dir_all(&runs).context(&runs)?;
-    let mut old: Vec<_> = fs::read_dir(&runs)
-        .context(&runs)?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .collect();
-    old.sort_by_key(|path| fs::metadata(path).and_then(|m| m.modified()).ok());
-    for path in old.iter().rev().skip(KEPT_RUNS - 1) {
-        fs::remove_dir_all(path).context(path)?;
-    }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    Ok(runs.join(format!("{scenario}-{now}")))
 }
 
 /// Writes dom0's initramfs for one run: the cached base, then a second cpio

@@ -21,8 +21,6 @@ pub struct Prepared {
     pub vmlinuz: PathBuf,
     /// dom0's initramfs without the per-run files.
     pub dom0_base: PathBuf,
-    /// The cache directory.
-    pub cache: PathBuf,
     /// How long each step took.
     pub times: Vec<StepTime>,
 }
@@ -77,7 +75,7 @@ pub fn prepare() -> Result<Prepared, Error> {
     let mut times = Vec::new();
 
     let start = Instant::now();
-    let host = super::host::ensure(&cache.root().join("apt-get.log"))?;
+    let host = super::host::ensure()?;
     times.push(StepTime::new("host packages", start.elapsed()));
 
     let downloads = run_step(&cache, &DOWNLOAD, &[], "", &mut times)?;
@@ -92,7 +90,6 @@ pub fn prepare() -> Result<Prepared, Error> {
         policy,
         vmlinuz: initramfs.join("vmlinuz"),
         dom0_base: initramfs.join("dom0-base.cpio.gz"),
-        cache: cache.root().to_owned(),
         times,
     })
 }
