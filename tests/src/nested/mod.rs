@@ -176,7 +176,8 @@ impl ScenarioOutcome {
         self.files.get(name).map_or("", String::as_str)
     }
 
-    /// A report for people: how it ended, where the logs are, the timings.
+    /// A report for people: how it ended, where the logs are, the timings,
+    /// and for a failed run the console's last lines.
     pub fn summary(&self) -> String {
         let verdict = match (&self.failure, self.status) {
             (Some(failure), _) => format!("did not finish: {failure}"),
@@ -193,9 +194,19 @@ impl ScenarioOutcome {
         for mark in &self.marks {
             out.push_str(&format!("    {:>7.1} s  {}\n", mark.at, mark.label));
         }
+        if !self.completed() {
+            out.push_str("  the console's last lines:\n");
+            let serial: Vec<_> = self.file("serial").lines().collect();
+            for line in &serial[serial.len().saturating_sub(SUMMARY_TAIL)..] {
+                out.push_str(&format!("    | {line}\n"));
+            }
+        }
         out
     }
 }
+
+/// How many console lines the summary of a failed run shows.
+const SUMMARY_TAIL: usize = 25;
 
 /// An error of the nested environment, with what was being done.
 #[derive(Debug)]
