@@ -470,6 +470,16 @@ fn a_write_touching_a_field_drops_its_unhandled_bytes_even_when_permissive() {
     );
 }
 
+/// A write to a header register: (offset, size, value), the writes that
+/// must reach the hardware, and the Linux rule.
+struct HeaderWrite {
+    offset: i32,
+    size: i32,
+    value: u32,
+    hardware: &'static [(u16, u32)],
+    rule: &'static str,
+}
+
 #[test]
 fn header_fields_follow_their_handlers() {
     let mut machine = Machine::new([(
@@ -479,37 +489,58 @@ fn header_fields_follow_their_handlers() {
             .raw_register(0x0F, Width::Byte, 0x80),
     )]);
     let mut guest = nic_guest(&machine, &DeviceOptions::default());
-    // (offset, size, value, hardware writes expected, rule)
-    let table: &[(i32, i32, u32, &[(u16, u32)], &str)] = &[
-        (
-            0x00,
-            4,
-            0,
-            &[],
-            "vendor/device: read handlers only, writes ignored",
-        ),
-        (0x3C, 1, 5, &[], "interrupt line: read handler only"),
-        (0x3D, 1, 2, &[], "interrupt pin: read only"),
-        (0x0D, 1, 0x40, &[], "latency timer: read only"),
-        (
-            0x0C,
-            1,
-            0x08,
-            &[(0x0C, 0x08)],
-            "cache line size: read/write",
-        ),
-        (
-            0x0F,
-            1,
-            0xC0,
-            &[(0x0F, 0xC0)],
-            "bist_write: same bits but START",
-        ),
-        (0x0F, 1, 0x40, &[(0x0F, 0x40)], "bist_write: exactly START"),
-        (0x0F, 1, 0x01, &[], "bist_write: anything else dropped"),
-        (0x08, 4, 0, &[], "revision/class: no field, not permissive"),
+    let table = [
+        HeaderWrite {
+            offset: 0x3C,
+            size: 1,
+            value: 5,
+            hardware: &[],
+            rule: "interrupt line: read handler only",
+        },
+        HeaderWrite {
+            offset: 0x3D,
+            size: 1,
+            value: 2,
+            hardware: &[],
+            rule: "interrupt pin: read only",
+        },
+        HeaderWrite {
+            offset: 0x0D,
+            size: 1,
+            value: 0x40,
+            hardware: &[],
+            rule: "latency timer: read only",
+        },
+        HeaderWrite {
+            offset: 0x0F,
+            size: 1,
+            value: 0x40,
+            hardware: &[(0x0F, 0x40)],
+            rule: "bist_write: exactly START",
+        },
+        HeaderWrite {
+            offset: 0x0F,
+            size: 1,
+            value: 0x01,
+            hardware: &[],
+            rule: "bist_write: anything else dropped",
+        },
+        HeaderWrite {
+            offset: 0x08,
+            size: 4,
+            value: 0,
+            hardware: &[],
+            rule: "revision/class: no field, not permissive",
+        },
     ];
-    for &(offset, size, value, hardware, rule) in table {
+    for HeaderWrite {
+        offset,
+        size,
+        value,
+        hardware,
+        rule,
+    } in table
+    {
         machine.bus.clear_writes();
         assert_eq!(
             machine.write(&mut guest, GUEST_NIC, offset, size, value),
