@@ -14,10 +14,14 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
   build [--debug]          build the image; print its path and size
-  run [--bare] [WORDS...]  boot the image in QEMU (q35, TCG) with the default
-                           PCI devices, serial on this terminal (Ctrl-A X quits);
+  run                      the demonstration: QEMU + Xen + dom0, the image as the
+                           PCI driver domain (Xen's hardware domain); the first
+                           run downloads and builds Xen (a few minutes)
+  run --bare [WORDS...]    the image alone in QEMU (q35, TCG) with the default PCI
+                           devices, serial on this terminal (Ctrl-A X quits);
                            WORDS are added to the image's command line
-  test                     lint, host tests, QEMU boot tests
+  nested <a|b>             one scenario of the nested environment, with its checks
+  test                     lint, host tests, QEMU boot tests, nested scenarios
 ";
 
 fn main() -> ExitCode {
@@ -25,6 +29,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("build") => image::build_command(&args[1..]),
         Some("run") => run::command(&args[1..]),
+        Some("nested") => run::nested(&args[1..]),
         Some("test") => test::command(&args[1..]),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
