@@ -101,21 +101,48 @@ fn merge(value: u32, new: u32, mask: u32, new_at: u16, value_at: u16) -> u32 {
     (value & !mask) | (new & mask)
 }
 
-/// Dwords of configuration space, one bit each.
+/// For each dword some field touches, the fields touching it, in list
+/// order: an access (always inside one dword) visits only those.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct DwordSet([u64; 16]);
+struct DwordIndex {
+    /// (dword, start, end) into `fields`, sorted by dword.
+    dwords: Vec<(u16, u16, u16)>,
+    /// Field indices, grouped by dword.
+    fields: Vec<u16>,
+}
 
-impl DwordSet {
-    fn insert(&mut self, dword: u16) {
-        if let Some(word) = self.0.get_mut(usize::from(dword / 64)) {
-            *word |= 1 << (dword % 64);
+impl DwordIndex {
+    /// The index of `fields`.
+    fn new(fields: &[Field]) -> Self {
+        let mut pairs: Vec<(u16, u16)> = Vec::new();
+        for (index, field) in (0_u16..).zip(fields) {
+            let first = field.offset / 4;
+            let last = u16::try_from(field.end().saturating_sub(1) / 4).unwrap_or(u16::MAX);
+            pairs.extend((first..=last).map(|dword| (dword, index)));
         }
+        pairs.sort_unstable();
+        let mut index = Self::default();
+        for (dword, field) in pairs {
+            let position = u16::try_from(index.fields.len()).unwrap_or(u16::MAX);
+            match index.dwords.last_mut() {
+                Some((last, _, end)) if *last == dword => *end = position.saturating_add(1),
+                _ => index
+                    .dwords
+                    .push((dword, position, position.saturating_add(1))),
+            }
+            index.fields.push(field);
+        }
+        index
     }
 
-    fn contains(&self, dword: u16) -> bool {
-        self.0
-            .get(usize::from(dword / 64))
-            .is_some_and(|word| word & (1 << (dword % 64)) != 0)
+    /// The fields touching `dword`, in list order.
+    fn get(&self, dword: u16) -> &[u16] {
+        self.dwords
+            .binary_search_by_key(&dword, |(dword, _, _)| *dword)
+            .ok()
+            .and_then(|found| self.dwords.get(found))
+            .and_then(|(_, start, end)| self.fields.get(usize::from(*start)..usize::from(*end)))
+            .unwrap_or_default()
     }
 }
 
@@ -124,8 +151,8 @@ impl DwordSet {
 pub(crate) struct ConfigSpace {
     /// Fields, in Linux's list order.
     fields: Vec<Field>,
-    /// Dwords some field touches: accesses elsewhere skip the field scan.
-    covered: DwordSet,
+    /// Which fields each dword has: an access looks at no others.
+    index: DwordIndex,
     /// Whether reads may skip fields that pass hardware through: true
     /// unless such a field overlaps an earlier virtual one (only hostile
     /// capability layouts do that), whose bytes it would override.
@@ -142,7 +169,7 @@ impl ConfigSpace {
     ) -> Self {
         let mut space = Self {
             fields: Vec::new(),
-            covered: DwordSet::default(),
+            index: DwordIndex::default(),
             skip_hardware_reads: true,
         };
         space.add(hw, state, 0, header::COMMON);
@@ -164,6 +191,7 @@ impl ConfigSpace {
                 None => warn!("pciback {}: {quirk} does not fit, ignored", state.address),
             }
         }
+        space.index = DwordIndex::new(&space.fields);
         space
     }
 
@@ -190,11 +218,6 @@ impl ConfigSpace {
                 width: spec.width,
                 register: Register::new(spec.kind, offset, hw, state),
             };
-            let first = field.offset / 4;
-            let last = u16::try_from(field.end().saturating_sub(1) / 4).unwrap_or(u16::MAX);
-            for dword in first..=last {
-                self.covered.insert(dword);
-            }
             if !field.register.virtualizes_reads() {
                 let access = Access {
                     offset: field.offset,
@@ -217,22 +240,23 @@ impl ConfigSpace {
         access: Access,
     ) -> u32 {
         let mut value = hw.read(access.width, access.offset);
-        if self.covered.contains(access.offset / 4) {
-            for field in &self.fields {
-                if !access.overlaps(field)
-                    || (self.skip_hardware_reads && !field.register.virtualizes_reads())
-                {
-                    continue;
-                }
-                let field_value = field.register.read(hw, state, field.offset, field.width);
-                value = merge(
-                    value,
-                    field_value,
-                    field.width.mask(),
-                    field.offset,
-                    access.offset,
-                );
+        for index in self.index.get(access.offset / 4) {
+            let Some(field) = self.fields.get(usize::from(*index)) else {
+                continue;
+            };
+            if !access.overlaps(field)
+                || (self.skip_hardware_reads && !field.register.virtualizes_reads())
+            {
+                continue;
             }
+            let field_value = field.register.read(hw, state, field.offset, field.width);
+            value = merge(
+                value,
+                field_value,
+                field.width.mask(),
+                field.offset,
+                access.offset,
+            );
         }
         value & access.width.mask()
     }
@@ -249,14 +273,17 @@ impl ConfigSpace {
     ) -> Result<(), OpError> {
         let mut result = Ok(());
         let mut handled = false;
-        if self.covered.contains(access.offset / 4) {
+        {
             let mut context = Context {
                 hw,
                 state,
                 delay,
                 permissive,
             };
-            for field in self.fields.iter_mut() {
+            for index in self.index.get(access.offset / 4) {
+                let Some(field) = self.fields.get_mut(usize::from(*index)) else {
+                    continue;
+                };
                 if !access.overlaps(field) {
                     continue;
                 }
