@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The physical registers of one function: [`pci::ConfigAccess`] bound to an address.
+//!
+//! Every register access of the backend goes through it; nothing here
+//! interprets what it reads.
 
 use pci::{Address, ConfigAccess, Width};
 

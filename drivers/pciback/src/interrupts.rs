@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! MSI and MSI-X for a frontend: the checks of Linux's `pciback_ops.c`
-//! around the interrupt mapping the kernel does.
+//! MSI and MSI-X for a frontend: the checks of Linux's `pciback_ops.c`.
 //!
 //! The mapping itself (PIRQs in the frontend's space, the MSI and MSI-X
 //! registers, Xen's view of the device) needs hypercalls: the kernel does it

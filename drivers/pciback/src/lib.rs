@@ -22,9 +22,26 @@
 //! needs hypercalls) and [`Delay`] (the waits resets and power changes need).
 //!
 //! Where Linux's pciback is the reference, the guest sees what Linux would
-//! show it; each module names the Linux function it follows, and the
-//! deliberate differences are listed in the crate's README section of the
-//! module docs that make them.
+//! show it; each module names the Linux functions it follows, and lists
+//! the deliberate differences it makes.
+//!
+//! # How the layer above uses it
+//!
+//! - At boot, for each function the hide list selects:
+//!   [`Device::take`] (enumeration's [`pci::Topology`], [`DeviceOptions`],
+//!   the [`Quirk`] table); keep the devices in a pool. A [`TakeError`] says
+//!   why a function is not taken (print it: it names the function).
+//! - Per frontend: [`GuestDevices::new`] with the `passthrough` and
+//!   `permissive` settings. For each `dev-N`: move the pool's device in
+//!   with [`GuestDevices::add`] and write the returned [`VirtualAddress`]
+//!   as `vdev-N`; then publish [`GuestDevices::roots`] as `root-N`.
+//! - Per op: copy `xen_pci_op` out of the shared page once, call
+//!   [`GuestDevices::handle`] with the frontend's [`InterruptControl`],
+//!   write back [`Reply::err`], [`Reply::value`] and the vectors of
+//!   [`Reply::msix_entries`], then clear `_XEN_PCIF_active`.
+//! - Hot-unplug (`state-N` = 5): parse `vdev-N`, [`GuestDevices::remove`],
+//!   then [`Device::release`] and back to the pool. Frontend gone:
+//!   [`GuestDevices::drain`], and release each.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![cfg_attr(

@@ -10,7 +10,7 @@
 //!   take its value is retried ten times, 1 ms apart (type 0); a bridge's
 //!   prefetchable window registers are always rewritten (type 1);
 //! - the PCI Express control registers the function implements (device,
-//!   link, slot, root; the "2" ones from capability version 2);
+//!   link, slot, root; device and link control 2 from capability version 2);
 //! - the PCI-X command register;
 //! - AER's masks, severities and capability control (and root command on
 //!   a root port), restored after clearing the error status.
@@ -37,7 +37,6 @@ const SLOT_CONTROL: u16 = 0x18;
 const ROOT_CONTROL: u16 = 0x1C;
 const DEVICE_CONTROL_2: u16 = 0x28;
 const LINK_CONTROL_2: u16 = 0x30;
-const SLOT_CONTROL_2: u16 = 0x38;
 /// AER registers beyond those the `pci` crate names.
 const AER_CAPABILITIES_CONTROL: u16 = 0x18;
 const AER_ROOT_COMMAND: u16 = 0x2C;
@@ -81,7 +80,9 @@ fn has_root_control(pcie: &PciExpressInfo) -> bool {
 }
 
 /// The PCIe control registers (relative offsets) the function implements,
-/// in Linux's save order.
+/// in Linux's save order. Linux also lists Slot Control 2, but
+/// `pcie_capability_reg_implemented` never counts it as implemented, so
+/// it is saved as 0 and never written back: left out here.
 fn pcie_registers(pcie: &PciExpressInfo) -> impl Iterator<Item = u16> {
     let version_2 = pcie.version > 1;
     [
@@ -90,8 +91,7 @@ fn pcie_registers(pcie: &PciExpressInfo) -> impl Iterator<Item = u16> {
         (SLOT_CONTROL, has_slot_control(pcie)),
         (ROOT_CONTROL, has_root_control(pcie)),
         (DEVICE_CONTROL_2, version_2),
-        (LINK_CONTROL_2, version_2),
-        (SLOT_CONTROL_2, version_2),
+        (LINK_CONTROL_2, version_2 && has_link_control(pcie)),
     ]
     .into_iter()
     .filter_map(|(register, implemented)| implemented.then_some(register))

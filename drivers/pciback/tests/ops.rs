@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The op path: validation, isolation between frontends, MSI and MSI-X,
-//! and hostile ops, against Linux's `xen_pcibk_do_one_op` and
-//! `pciback_ops.c`.
+//! The op path: validation, isolation between frontends, MSI and MSI-X, hostile ops.
+//!
+//! Against Linux's `xen_pcibk_do_one_op` and `pciback_ops.c`.
 
 mod common;
 

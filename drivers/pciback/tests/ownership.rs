@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Taking and releasing devices: reset method choice, the refusal, save
-//! and restore, against Linux's `pci_stub.c` and the PCI core's reset code.
+//! Taking and releasing devices: reset choice and refusal, save and restore.
+//!
+//! Against Linux's `pci_stub.c` and the PCI core's reset code.
 
 mod common;
 

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Where guests see their devices: Linux's `vpci.c` and `passthrough.c`.
+//!
+//! Slot allocation, published addresses and roots, lookups through ops.
 
 mod common;
 

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The command register after XSA-120: Linux's `command_read`/`command_write`
-//! and the PCI-core calls they make.
+//! The command register after XSA-120: Linux's `command_read` and `command_write`.
 //!
 //! The guest never writes the command register directly. A write is read
 //! as a request: memory or I/O decode asked for while the device is
