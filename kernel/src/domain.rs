@@ -5,15 +5,25 @@
 //! Diagnostics are asked for through XenStore: dom0 writes a command to
 //! `/local/domain/<this domain>/control/pciback-dd` (`xenstore-write`), the
 //! report goes to the console, and the node is emptied to acknowledge.
-//! Commands: `pci` (the bus table), `xenstore` (this domain's home).
+//! Commands: `pci` (the bus table), `xenstore` (this domain's home),
+//! `map-grant <domid> <gref>` (map a page another domain granted, show its
+//! first bytes, unmap), `echo-port <domid> <port> <count>` (bind to another
+//! domain's unbound port and answer each of `count` events with one: a
+//! ping-pong for measuring notification latency from dom0).
 
 use crate::arch::power::{self, ExitCode};
 use crate::bus::Bus;
 use crate::executor::Executor;
 use crate::hypervisor::xenstore::Xenstore;
-use crate::hypervisor::{Services, Xen};
+use crate::hypervisor::{Services, Xen, ports};
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
+use xen::abi::event_channel::EvtchnPort;
+use xen::abi::grant_table::GrantRef;
+use xen::abi::xen::DomId;
+use xen::events::BoundPort;
+use xen::grant::{Access, GrantWindow, IdentityMapped};
 
 /// Where the administrator's diagnostic commands arrive.
 const COMMAND_NODE: &str = "control/pciback-dd";
@@ -24,7 +34,7 @@ pub fn spawn(executor: &mut Executor, xen: &'static Xen, services: Services, bus
     executor.spawn("xenstore", store.run());
     executor.spawn("lifecycle", lifecycle(store));
     executor.spawn("identity", identity(xen, store));
-    executor.spawn("diagnostics", diagnostics(store, bus));
+    executor.spawn("diagnostics", diagnostics(xen, services, bus));
 }
 
 /// Reports the domain's identity as XenStore knows it.
@@ -82,7 +92,8 @@ async fn lifecycle(store: &'static Xenstore) {
 }
 
 /// Runs the commands written to [`COMMAND_NODE`].
-async fn diagnostics(store: &'static Xenstore, bus: &'static Bus) {
+async fn diagnostics(xen: &'static Xen, services: Services, bus: &'static Bus) {
+    let store = services.xenstore;
     let watch = match store.watch(COMMAND_NODE).await {
         Ok(watch) => watch,
         Err(e) => {
@@ -93,15 +104,90 @@ async fn diagnostics(store: &'static Xenstore, bus: &'static Bus) {
     loop {
         watch.next().await;
         let command: String = store.read(COMMAND_NODE).await.unwrap_or_default();
-        match command.trim() {
-            "" => continue,
-            "pci" => bus.report(),
-            "xenstore" => {
+        let words: Vec<&str> = command.split_ascii_whitespace().collect();
+        match words.as_slice() {
+            [] => continue,
+            ["pci"] => bus.report(),
+            ["xenstore"] => {
                 let domid = store.read("domid").await.unwrap_or_default();
                 list_home(store, &domid).await;
             }
-            other => log::warn!(target: "control", "unknown command `{other}` (try pci, xenstore)"),
+            ["map-grant", domid, gref] => match (domid.parse(), gref.parse()) {
+                (Ok(domid), Ok(gref)) => show_grant(xen, services.grants, domid, gref),
+                _ => log::warn!(target: "control", "map-grant takes a domid and a grant reference"),
+            },
+            ["echo-port", domid, port, count] => match (domid.parse(), port.parse(), count.parse())
+            {
+                (Ok(domid), Ok(port), Ok(count)) => echo(xen, domid, port, count).await,
+                _ => log::warn!(target: "control", "echo-port takes a domid, a port and a count"),
+            },
+            _ => log::warn!(
+                target: "control",
+                "unknown command `{command}` (try pci, xenstore, map-grant, echo-port)"
+            ),
         }
         let _ = store.write(COMMAND_NODE, "").await;
     }
+}
+
+/// Maps `gref` of `domid` read-only, logs its first bytes, unmaps it.
+fn show_grant(
+    xen: &'static Xen,
+    grants: &GrantWindow<IdentityMapped>,
+    domid: DomId,
+    gref: GrantRef,
+) {
+    let mapping = match grants.map(&xen.hv, domid, gref, Access::ReadOnly) {
+        Ok(mapping) => mapping,
+        Err(e) => {
+            log::warn!(target: "grant", "domain {domid} ref {gref}: {e}");
+            return;
+        }
+    };
+    let mut bytes = [0u8; 32];
+    if mapping.page().read_bytes(0, &mut bytes).is_err() {
+        log::warn!(target: "grant", "domain {domid} ref {gref}: page unreadable");
+        return;
+    }
+    let text: String = bytes
+        .iter()
+        .take_while(|&&b| b != 0)
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                char::from(b)
+            } else {
+                '.'
+            }
+        })
+        .collect();
+    log::info!(
+        target: "grant",
+        "domain {domid} ref {gref} mapped at gfn {:#x}: {:02x?} \"{text}\"",
+        mapping.gfn().unwrap_or(0),
+        bytes
+    );
+}
+
+/// Binds to `port` of `domid` and answers each of `count` events.
+async fn echo(xen: &'static Xen, domid: DomId, port: EvtchnPort, count: u32) {
+    let bound = match BoundPort::bind_interdomain(&xen.hv, domid, port) {
+        Ok(bound) => bound,
+        Err(e) => {
+            log::warn!(target: "echo", "bind to domain {domid} port {port}: {e}");
+            return;
+        }
+    };
+    // Xen leaves a freshly bound port pending; that is not a ping.
+    if let Some(shared) = crate::hypervisor::shared_info() {
+        let _ = xen::events::clear_pending(shared, bound.port());
+    }
+    log::info!(target: "echo", "port {} bound to domain {domid} port {port}: echoing {count} events", bound.port());
+    for _ in 0..count {
+        ports::wait(bound.port()).await;
+        if let Err(e) = bound.notify() {
+            log::warn!(target: "echo", "notify: {e}");
+            break;
+        }
+    }
+    log::info!(target: "echo", "done: {count} events echoed");
 }

@@ -12,6 +12,7 @@ pub mod xenstore;
 use crate::arch::interrupts;
 use crate::arch::power::{self, ExitCode};
 use crate::memory;
+use alloc::boxed::Box;
 use core::ptr::NonNull;
 use spin::Once;
 use xen::abi::hvm_params::{
@@ -23,11 +24,16 @@ use xen::abi::io::xs_wire::XenstoreDomainInterface;
 use xen::abi::sched::{SHUTDOWN_CRASH, SHUTDOWN_POWEROFF};
 use xen::abi::xen::SharedInfo;
 use xen::detect::XenCpuid;
+use xen::grant::{GrantWindow, IdentityMapped};
 use xen::hypercall::page::HypercallPage;
 use xen::hypercall::{hvm, memory as xenmem, sched, version};
 
 /// The vector Xen raises for event-channel upcalls.
 pub const UPCALL_VECTOR: u8 = 0xf3;
+
+/// Frames set aside for mapping guests' grants: one per frontend's shared
+/// page, with room to spare.
+const GRANT_FRAMES: usize = 64;
 
 core::arch::global_asm!(
     ".pushsection .text.hypercall_page, \"ax\"",
@@ -113,6 +119,8 @@ pub fn report(xen: &Xen) {
 pub struct Services {
     /// The XenStore connection.
     pub xenstore: &'static xenstore::Xenstore,
+    /// Where other domains' grants are mapped.
+    pub grants: &'static GrantWindow<IdentityMapped>,
 }
 
 static SHARED_INFO: Once<&'static SharedInfo> = Once::new();
@@ -148,7 +156,27 @@ pub fn start_services(xen: &'static Xen) -> Result<Services, &'static str> {
     // life of the domain; only the XenStore ring touches it.
     let interface = unsafe { XenstoreDomainInterface::from_page(page) };
     let xenstore = xenstore::Xenstore::start(&xen.hv, interface, port);
-    Ok(Services { xenstore })
+    Ok(Services {
+        xenstore,
+        grants: grant_window()?,
+    })
+}
+
+/// Frames of our own RAM, set aside for good as the place grants are
+/// mapped. The first grant mapped over a frame takes its RAM page out of
+/// this domain's physmap (Xen orphans it); from then on the frame is an
+/// empty slot that only ever holds grants, never RAM or MMIO, so no mapping
+/// can land on a frame that is in use.
+fn grant_window() -> Result<&'static GrantWindow<IdentityMapped>, &'static str> {
+    let first =
+        memory::allocate_frames(GRANT_FRAMES as u64).ok_or("no frames for the grant window")?;
+    // SAFETY: the frames were just taken from the allocator for good, so
+    // nothing else uses them; RAM is identity-mapped writable, cached, for
+    // the life of the domain.
+    let memory = unsafe { IdentityMapped::new() };
+    let window =
+        GrantWindow::new(first >> 12, GRANT_FRAMES, memory).map_err(|_| "bad grant window")?;
+    Ok(Box::leak(Box::new(window)))
 }
 
 /// The shared_info page, once mapped (the upcall handler reads it).

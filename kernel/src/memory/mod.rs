@@ -22,7 +22,7 @@ pub const fn heap_size(free: u64) -> u64 {
 }
 
 #[cfg(target_os = "none")]
-pub use setup::{allocate_frame, init, map_firmware, map_mmio, map_shared};
+pub use setup::{allocate_frame, allocate_frames, init, map_firmware, map_mmio, map_shared};
 
 #[cfg(target_os = "none")]
 mod setup {
@@ -170,7 +170,16 @@ mod setup {
 
     /// Takes one free RAM frame (identity-mapped, writable) for good.
     pub fn allocate_frame() -> Option<u64> {
-        MEMORY.lock().as_mut()?.frames.allocate()
+        allocate_frames(1)
+    }
+
+    /// Takes `count` contiguous free RAM frames for good; their address.
+    pub fn allocate_frames(count: u64) -> Option<u64> {
+        MEMORY
+            .lock()
+            .as_mut()?
+            .frames
+            .allocate_contiguous(count, FRAME_SIZE)
     }
 
     /// Identity-maps firmware data (ACPI tables, the BIOS area) read-only,
