@@ -263,8 +263,9 @@ impl Placement {
 ///
 /// Made by [`Device::take`], handed back by [`Device::release`]; between
 /// the two it can be given to one frontend at a time
-/// ([`crate::GuestDevices::add`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// ([`crate::GuestDevices::add`]). It is not `Clone`: one value per
+/// function, so only one frontend can hold it.
+#[derive(Debug)]
 pub struct Device {
     pub(crate) state: DeviceState,
     pub(crate) config: ConfigSpace,
