@@ -366,3 +366,18 @@ fn release_brings_a_sleeping_function_back_to_d0_first() {
     assert_eq!(machine.peek(ENDPOINT, PM + 4, Width::Word) & 3, 0);
     assert_eq!(machine.delay.waits(), [ms(10), ms(100)]);
 }
+
+#[test]
+fn bridges_stay_enabled_and_keep_bus_mastering() {
+    // xen_pcibk_reset_device: endpoints are disabled; a bridge only loses
+    // Memory-Write-Invalidate (it forwards the DMA of what is behind it).
+    let bridge = SimDevice::bridge(0x8086, 0x244e)
+        .buses(0, 1, 1)
+        .command(Command::MEMORY_SPACE | Command::BUS_MASTER)
+        .bar(0, SimBar::memory32(0x1000).at(0xfea0_0000))
+        .pcie(PortType::PcieToPciBridge)
+        .function_level_reset();
+    let machine = Machine::new([(PORT, bridge)]);
+    let _device = machine.take(PORT);
+    assert_eq!(machine.peek(PORT, 0x04, Width::Word), 0x0006);
+}

@@ -137,6 +137,10 @@ fn vpci_has_32_slots() {
     let refused = guest.add(machine.take(address(1, 0, 0))).unwrap_err();
     assert_eq!(refused.error, AddError::NoFreeSlot);
     assert_eq!(refused.device.address(), address(1, 0, 0));
+    assert_eq!(
+        refused.to_string(),
+        "0000:01:00.0: no more space on root virtual PCI bus"
+    );
 }
 
 #[test]

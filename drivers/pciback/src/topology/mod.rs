@@ -122,6 +122,14 @@ pub struct Refused {
     pub device: Box<Device>,
 }
 
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.device.address(), self.error)
+    }
+}
+
+impl core::error::Error for Refused {}
+
 #[derive(Debug)]
 enum Layout {
     Vpci(Vpci),
