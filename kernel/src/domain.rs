@@ -9,16 +9,20 @@
 //! `map-grant <domid> <gref>` (map a page another domain granted, show its
 //! first bytes, unmap), `echo-port <domid> <port> <count>` (bind to another
 //! domain's unbound port and answer each of `count` events with one: a
-//! ping-pong for measuring notification latency from dom0).
+//! ping-pong for measuring notification latency from dom0), `stats`
+//! (hypercalls by number, upcalls), `bench-xenstore <count>` (that many
+//! XenStore reads: hypercalls and time per read).
 
 use crate::arch::power::{self, ExitCode};
 use crate::bus::Bus;
 use crate::executor::Executor;
 use crate::hypervisor::xenstore::Xenstore;
 use crate::hypervisor::{Services, Xen, ports};
+use crate::time;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 use xen::abi::event_channel::EvtchnPort;
 use xen::abi::grant_table::GrantRef;
 use xen::abi::xen::DomId;
@@ -116,6 +120,11 @@ async fn diagnostics(xen: &'static Xen, services: Services, bus: &'static Bus) {
                 (Ok(domid), Ok(gref)) => show_grant(xen, services.grants, domid, gref),
                 _ => log::warn!(target: "control", "map-grant takes a domid and a grant reference"),
             },
+            ["stats"] => stats(xen),
+            ["bench-xenstore", count] => match count.parse() {
+                Ok(count) => bench_xenstore(xen, store, count).await,
+                Err(_) => log::warn!(target: "control", "bench-xenstore takes a count"),
+            },
             ["echo-port", domid, port, count] => match (domid.parse(), port.parse(), count.parse())
             {
                 (Ok(domid), Ok(port), Ok(count)) => echo(xen, domid, port, count).await,
@@ -123,11 +132,46 @@ async fn diagnostics(xen: &'static Xen, services: Services, bus: &'static Bus) {
             },
             _ => log::warn!(
                 target: "control",
-                "unknown command `{command}` (try pci, xenstore, map-grant, echo-port)"
+                "unknown command `{command}` (try pci, xenstore, stats, bench-xenstore, map-grant, echo-port)"
             ),
         }
         let _ = store.write(COMMAND_NODE, "").await;
     }
+}
+
+/// Logs the hypercalls made so far, by number, and the upcalls taken.
+fn stats(xen: &Xen) {
+    let by_number: Vec<String> = xen
+        .hv
+        .by_number()
+        .map(|(op, n)| format!("{op}:{n}"))
+        .collect();
+    log::info!(
+        target: "stats",
+        "hypercalls {} ({}), upcalls {}",
+        xen.hv.total(),
+        by_number.join(" "),
+        ports::UPCALLS.load(Ordering::Relaxed)
+    );
+}
+
+/// Reads `domid` `count` times and reports the cost of one read.
+async fn bench_xenstore(xen: &Xen, store: &Xenstore, count: u64) {
+    let (calls, started) = (xen.hv.total(), time::tsc());
+    for _ in 0..count {
+        if let Err(e) = store.read("domid").await {
+            log::warn!(target: "stats", "bench-xenstore: {e}");
+            return;
+        }
+    }
+    let (calls, ticks) = (xen.hv.total() - calls, time::tsc() - started);
+    let per = |n: u64| n.checked_div(count).unwrap_or(0);
+    log::info!(
+        target: "stats",
+        "{count} XenStore reads: {} hypercalls and {} us per read",
+        per(calls),
+        time::ticks_to_micros(per(ticks))
+    );
 }
 
 /// Maps `gref` of `domid` read-only, logs its first bytes, unmaps it.

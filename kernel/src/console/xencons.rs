@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Xen's PV console: what `xl console` shows, through the console ring.
 
+use crate::hypervisor::Hypercalls;
 use core::fmt;
 use xen::abi::event_channel::EvtchnPort;
 use xen::abi::io::console::XenconsInterface;
 use xen::console::ConsoleRing;
-use xen::hypercall::page::HypercallPage;
 use xen::hypercall::{event_channel, sched};
 
 /// Yields to xenconsoled at most this often per write before dropping the
@@ -15,7 +15,7 @@ const MAX_WAITS: u32 = 1000;
 /// The console ring and its event channel.
 #[derive(Debug)]
 pub struct XenConsole {
-    hv: &'static HypercallPage,
+    hv: &'static Hypercalls,
     ring: ConsoleRing<'static>,
     port: EvtchnPort,
 }
@@ -23,7 +23,7 @@ pub struct XenConsole {
 impl XenConsole {
     /// The console on `interface`, notified through `port`.
     pub fn new(
-        hv: &'static HypercallPage,
+        hv: &'static Hypercalls,
         interface: &'static XenconsInterface,
         port: EvtchnPort,
     ) -> Self {

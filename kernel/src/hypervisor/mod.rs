@@ -6,6 +6,7 @@
 //! boot log already reaches Xen and a failure can stop the domain with a
 //! status the toolstack sees. The rest waits for memory.
 
+mod counted;
 pub mod ports;
 pub mod xenstore;
 
@@ -14,6 +15,7 @@ use crate::arch::power::{self, ExitCode};
 use crate::memory;
 use alloc::boxed::Box;
 use core::ptr::NonNull;
+pub use counted::Hypercalls;
 use spin::Once;
 use xen::abi::hvm_params::{
     HVM_PARAM_CALLBACK_IRQ, HVM_PARAM_CONSOLE_EVTCHN, HVM_PARAM_CONSOLE_PFN,
@@ -54,8 +56,8 @@ unsafe extern "C" {
 pub struct Xen {
     /// Xen's CPUID leaves.
     pub cpuid: XenCpuid,
-    /// The installed hypercall page: every hypercall goes through it.
-    pub hv: HypercallPage,
+    /// The installed hypercall page, counted: every hypercall goes through it.
+    pub hv: Hypercalls,
 }
 
 static XEN: Once<Xen> = Once::new();
@@ -82,7 +84,10 @@ pub fn detect() -> Option<&'static Xen> {
     // used for nothing else, for the life of the domain.
     let hv =
         unsafe { HypercallPage::install(page, page.as_ptr() as u64, cpuid.hypercall_msr) }.ok()?;
-    let xen = XEN.call_once(|| Xen { cpuid, hv });
+    let xen = XEN.call_once(|| Xen {
+        cpuid,
+        hv: Hypercalls::new(hv),
+    });
     power::set_hypervisor_shutdown(shutdown);
     Some(xen)
 }

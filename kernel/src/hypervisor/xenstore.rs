@@ -7,6 +7,7 @@
 //! replies or watch events arrived are woken.
 
 use super::ports;
+use crate::hypervisor::Hypercalls;
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
@@ -17,7 +18,6 @@ use spin::Mutex;
 use xen::abi::event_channel::EvtchnPort;
 use xen::abi::io::xs_wire::{XenstoreDomainInterface, XsdSockmsgType};
 use xen::hypercall::event_channel;
-use xen::hypercall::page::HypercallPage;
 use xen::xenstore::{
     ProtocolError, Reply, ReqId, Request, TxId, XenstoreClient, XenstoreError, XenstoreRing,
 };
@@ -29,7 +29,7 @@ const WATCH_QUEUE: usize = 64;
 /// The connection.
 #[derive(Debug)]
 pub struct Xenstore {
-    hv: &'static HypercallPage,
+    hv: &'static Hypercalls,
     ring: XenstoreRing<'static>,
     port: EvtchnPort,
     state: Mutex<State>,
@@ -51,7 +51,7 @@ struct WatchQueue {
 impl Xenstore {
     /// Connects over the ring page `interface` and event channel `port`.
     pub fn start(
-        hv: &'static HypercallPage,
+        hv: &'static Hypercalls,
         interface: &'static XenstoreDomainInterface,
         port: EvtchnPort,
     ) -> &'static Self {
