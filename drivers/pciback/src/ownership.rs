@@ -12,8 +12,10 @@
 //! CVE-2015-8553: a guest that touches a BAR before enabling the device
 //! must not get an Unsupported Request.
 //!
-//! Differences from Linux, on purpose: a function that cannot be reset is
-//! not taken ([`TakeError::Reset`]); before a release's reset the function
+//! Differences from Linux, on purpose: a function with no safe reset method
+//! is taken with a warning on the console (Linux says nothing), and one
+//! whose reset does not complete is not taken ([`TakeError::Reset`]);
+//! before a release's reset the function
 //! is brought to D0, so a guest that left it in D3hot does not defeat the PM
 //! reset; and bus mastering is cleared on release whether or not the guest
 //! enabled the device.
@@ -28,7 +30,7 @@ use crate::config::{self, ConfigSpace, Quirk};
 use crate::device::{Device, DeviceOptions, DeviceState, Placement};
 use crate::hardware::Hardware;
 use crate::interrupts::{self, InterruptControl};
-use crate::reset::{self, ResetError, ResetMethod};
+use crate::reset::{self, ResetError, ResetErrorKind, ResetMethod};
 use crate::resources::Unassigned;
 use crate::saved::SavedState;
 use crate::{Delay, power};
@@ -53,7 +55,7 @@ pub enum TakeError {
         /// The BAR slot, or 6 for the expansion ROM.
         index: u8,
     },
-    /// No reset method is safe, or the reset did not complete.
+    /// The reset did not complete: the function stopped answering.
     Reset(ResetError),
 }
 
@@ -115,10 +117,22 @@ impl Device {
             }
         })?;
         let saved = SavedState::save(&hw, &state);
-        let method = reset::reset(&hw, &state, &placement, delay).map_err(TakeError::Reset)?;
+        match reset::reset(&hw, &state, &placement, delay) {
+            Ok(method) => info!("pciback {address}: taken, reset by {method}"),
+            // As Linux does, serve it anyway; unlike Linux, say so loudly.
+            Err(
+                error @ ResetError {
+                    kind: ResetErrorKind::Unsupported { .. },
+                    ..
+                },
+            ) => warn!(
+                "pciback {address}: taken WITHOUT A RESET ({error}): what one guest leaves \
+                 in the device, the next one finds"
+            ),
+            Err(error) => return Err(TakeError::Reset(error)),
+        }
         saved.restore(&hw, &state, delay);
         config::quiesce(&hw, &mut state);
-        info!("pciback {address}: taken, reset by {method}");
         Ok(Self {
             state,
             config,
