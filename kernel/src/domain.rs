@@ -5,7 +5,8 @@
 //! Diagnostics are asked for through XenStore: dom0 writes a command to
 //! `/local/domain/<this domain>/control/pciback-dd` (`xenstore-write`), the
 //! report goes to the console, and the node is emptied to acknowledge.
-//! Commands: `pci` (the bus table), `xenstore` (this domain's home),
+//! Commands: `pci` (the bus table), `devices` (the devices waiting for a
+//! frontend), `xenstore` (this domain's home),
 //! `map-grant <domid> <gref>` (map a page another domain granted, show its
 //! first bytes, unmap), `echo-port <domid> <port> <count>` (bind to another
 //! domain's unbound port and answer each of `count` events with one: a
@@ -112,6 +113,7 @@ async fn diagnostics(xen: &'static Xen, services: Services, bus: &'static Bus) {
         match words.as_slice() {
             [] => continue,
             ["pci"] => bus.report(),
+            ["devices"] => crate::backend::report_pool(),
             ["xenstore"] => {
                 let domid = store.read("domid").await.unwrap_or_default();
                 list_home(store, &domid).await;
@@ -132,7 +134,7 @@ async fn diagnostics(xen: &'static Xen, services: Services, bus: &'static Bus) {
             },
             _ => log::warn!(
                 target: "control",
-                "unknown command `{command}` (try pci, xenstore, stats, bench-xenstore, map-grant, echo-port)"
+                "unknown command `{command}` (try pci, devices, xenstore, stats, bench-xenstore, map-grant, echo-port)"
             ),
         }
         let _ = store.write(COMMAND_NODE, "").await;

@@ -13,6 +13,8 @@ mod acpi;
 #[cfg(target_os = "none")]
 mod arch;
 #[cfg(target_os = "none")]
+mod backend;
+#[cfg(target_os = "none")]
 mod bus;
 #[cfg(any(test, target_os = "none"))]
 mod cmdline;

@@ -12,7 +12,7 @@ use crate::ecam::EcamWindow;
 use crate::executor::Executor;
 use crate::hypervisor::{self, Xen, ports};
 use crate::memory::{self, physical::BootIdentityMap};
-use crate::{bus, console, domain, time};
+use crate::{backend, bus, console, domain, time};
 use alloc::boxed::Box;
 use spin::Once;
 use xen::hypercall::physdev;
@@ -118,6 +118,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         &reserve,
     )));
     log::info!(target: "pci", "{} functions taken for guests", bus.taken.len());
+    backend::take_devices(bus, options.pciback_permissive);
 
     run_selftest(&options);
     let done = time::tsc().saturating_sub(boot::entry_tsc());

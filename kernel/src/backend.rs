@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The backend's devices: seized at boot as Linux's pci_stub does, kept in
+//! a pool, lent to the frontends that are given them.
+
+use crate::bus::Bus;
+use crate::time;
+use alloc::vec::Vec;
+use core::time::Duration;
+use pciback::{Delay, Device, DeviceOptions};
+use spin::Mutex;
+
+/// The devices taken and not lent to any frontend.
+static POOL: Mutex<Vec<Device>> = Mutex::new(Vec::new());
+
+/// Waits by watching the TSC. Resets and power changes wait (at most about a
+/// second, for a bus reset); nothing else runs meanwhile, which is why
+/// devices are taken at boot and released one at a time.
+#[derive(Clone, Copy, Debug)]
+pub struct TscDelay;
+
+impl Delay for TscDelay {
+    fn wait(&self, duration: Duration) {
+        let khz = u128::from(time::tsc_khz());
+        let ticks = u64::try_from(duration.as_micros() * khz / 1000).unwrap_or(u64::MAX);
+        let start = time::tsc();
+        while time::tsc().wrapping_sub(start) < ticks {
+            core::hint::spin_loop();
+        }
+    }
+}
+
+/// Seizes every function the hide list selected into the pool. A function
+/// that cannot be taken is reported (with the reason) and left out.
+pub fn take_devices(bus: &Bus, permissive: bool) {
+    let options = DeviceOptions {
+        permissive,
+        irq: None,
+    };
+    let mut devices = Vec::new();
+    for &address in &bus.taken {
+        let Some(segment) = bus
+            .segments
+            .iter()
+            .find(|s| s.window.segment == address.segment())
+        else {
+            continue;
+        };
+        match Device::take(
+            &segment.ecam,
+            &segment.topology,
+            address,
+            &options,
+            &[],
+            &TscDelay,
+        ) {
+            Ok(device) => devices.push(device),
+            Err(e) => log::error!(target: "pciback", "not serving {address}: {e}"),
+        }
+    }
+    log::info!(target: "pciback", "{} of {} hidden functions ready for guests", devices.len(), bus.taken.len());
+    *POOL.lock() = devices;
+}
+
+/// Logs the devices waiting in the pool.
+pub fn report_pool() {
+    for device in POOL.lock().iter() {
+        log::info!(
+            target: "pciback",
+            "{} in the pool: irq {}{}",
+            device.address(),
+            device.irq(),
+            if device.is_permissive() { ", permissive" } else { "" }
+        );
+    }
+}
