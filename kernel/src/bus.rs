@@ -31,6 +31,18 @@ pub struct Bus {
 }
 
 impl Bus {
+    /// The segment `address` is on.
+    pub fn segment(&self, address: Address) -> Option<&Segment> {
+        self.segments
+            .iter()
+            .find(|s| s.window.segment == address.segment())
+    }
+
+    /// Config access to the segment of `address`.
+    pub fn access(&self, address: Address) -> Option<&Ecam> {
+        self.segment(address).map(|s| &s.ecam)
+    }
+
     /// Whether this domain took `address` for its guests.
     pub fn is_taken(&self, address: Address) -> bool {
         self.taken.binary_search(&address).is_ok()
@@ -126,11 +138,7 @@ fn check_write_path(bus: &Bus) {
     const PATTERN: u8 = 0x5a;
     const LINE: u16 = pci::register::INTERRUPT_LINE;
     for &address in &bus.taken {
-        let segment = bus
-            .segments
-            .iter()
-            .find(|s| s.window.segment == address.segment());
-        let Some(ecam) = segment.map(|s| &s.ecam) else {
+        let Some(ecam) = bus.access(address) else {
             continue;
         };
         let old = ecam.read8(address, LINE);

@@ -38,11 +38,7 @@ pub fn take_devices(bus: &Bus, permissive: bool) {
     };
     let mut devices = Vec::new();
     for &address in &bus.taken {
-        let Some(segment) = bus
-            .segments
-            .iter()
-            .find(|s| s.window.segment == address.segment())
-        else {
+        let Some(segment) = bus.segment(address) else {
             continue;
         };
         match Device::take(
