@@ -71,7 +71,7 @@ pack() { (cd "$1" && find . | cpio -o -H newc --quiet | gzip -1) > "$2"; }
 GUEST=$WORK/guest
 new_root "$GUEST"
 install -m 755 "$HERE/domU/init.sh" "$GUEST/init"
-gcc -O2 -Wall -static -o "$GUEST/bin/cfgread" "$HERE/domU/cfgread.c"
+gcc -O2 -Wall -Werror -static -o "$GUEST/bin/cfgread" "$HERE/domU/cfgread.c"
 add_modules "$GUEST" xen-pcifront
 ldconfig -r "$GUEST"
 
@@ -79,7 +79,8 @@ ldconfig -r "$GUEST"
 DOM0=$WORK/dom0
 new_root "$DOM0"
 XEN_BIN=/usr/lib/xen-4.17/bin
-gcc -O2 -Wall -o "$WORK/dom0-helper" "$HERE/dom0/dom0-helper.c" -lxenctrl
+gcc -O2 -Wall -Werror -o "$WORK/dom0-helper" "$HERE/dom0/dom0-helper.c" \
+    -lxenctrl -lxenstore -lxengnttab -lxenevtchn
 add_files "$DOM0" $XEN_BIN/xl $XEN_BIN/xenstored $XEN_BIN/xenconsoled $XEN_BIN/xen-init-dom0 \
     $XEN_BIN/libxl-save-helper /usr/bin/xenstore /lib/x86_64-linux-gnu/libgcc_s.so.1 "$WORK/dom0-helper"
 mv "$DOM0$WORK/dom0-helper" "$DOM0/bin/dom0-helper"

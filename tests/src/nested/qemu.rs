@@ -104,7 +104,8 @@ pub(crate) struct Line {
 /// How a boot ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum End {
-    /// dom0 reported the end of the scenario.
+    /// dom0 reported the end of the scenario (the machine then powers off,
+    /// or halts when dom0 stops the hardware domain).
     Done,
     /// A line showed the machine cannot go on (Xen panic, dom0 crash, the
     /// hardware domain stopping).
@@ -126,6 +127,20 @@ const FATAL: &[&str] = &[
 /// The line dom0 prints when it is done (the rest says how it went).
 pub(crate) const DONE: &str = "NESTED-DONE ";
 
+/// Whether `text` is what Xen says when the hardware domain powers off
+/// (`(XEN) Hardware Dom<N> halted: halting machine`): Xen then halts every
+/// CPU and QEMU stays up with nothing more to say. After [`DONE`] that is how
+/// a scenario whose driver domain is the hardware domain ends (dom0 sends
+/// its files, then stops the driver domain with `xl shutdown`); before, it
+/// is one of the [`FATAL`] lines.
+fn hardware_domain_halted(text: &str) -> bool {
+    text.starts_with("(XEN) Hardware Dom") && text.ends_with(" halted: halting machine")
+}
+
+/// How long to keep reading after the hardware domain halted the machine:
+/// Xen prints its last lines synchronously, so they are already out.
+const AFTER_HALT: Duration = Duration::from_secs(1);
+
 /// A running QEMU, killed when dropped.
 struct Running(Child);
 
@@ -137,9 +152,10 @@ impl Drop for Running {
 }
 
 /// Boots `command`, copying the console to `serial_log`, each line after
-/// the seconds since QEMU started (and QEMU's own stderr to `stderr_log`), calling `watch` with every line, until dom0 is
-/// done, something fatal shows, QEMU exits, or `limit` passes. QEMU is
-/// always gone when this returns.
+/// the seconds since QEMU started (and QEMU's own stderr to `stderr_log`),
+/// calling `watch` with every line, until dom0 is done (and the machine
+/// powered off, or the hardware domain halted it), something fatal shows,
+/// QEMU exits, or `limit` passes. QEMU is always gone when this returns.
 pub(crate) fn boot(
     mut command: Command,
     serial_log: &Path,
@@ -180,7 +196,7 @@ pub(crate) fn boot(
     let mut lines = Vec::new();
     let mut end = None;
     // After the end shows, keep reading a little: the rest of a crash dump,
-    // or dom0 powering the machine off.
+    // dom0 powering the machine off, or the hardware domain halting it.
     let mut deadline = start + limit;
     loop {
         let now = Instant::now();
@@ -191,7 +207,9 @@ pub(crate) fn boot(
             Ok(line) => {
                 writeln!(serial, "[{:8.3}] {}", line.at, line.text).context(serial_log)?;
                 watch(&line);
-                if end.is_none() {
+                if end == Some(End::Done) && hardware_domain_halted(&line.text) {
+                    deadline = deadline.min(Instant::now() + AFTER_HALT);
+                } else if end.is_none() {
                     if line.text.contains(DONE) {
                         end = Some(End::Done);
                         deadline = Instant::now() + Duration::from_secs(30);
@@ -218,4 +236,22 @@ pub(crate) fn boot(
     drop(qemu);
     let _ = reader.join();
     Ok((lines, end.unwrap_or(End::TimedOut(limit))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_the_hardware_domain_halting_the_machine() {
+        assert!(hardware_domain_halted(
+            "(XEN) Hardware Dom1 halted: halting machine"
+        ));
+        assert!(!hardware_domain_halted(
+            "(d1) Hardware Dom1 halted: halting machine"
+        ));
+        assert!(!hardware_domain_halted(
+            "(XEN) Hardware Dom1 crashed: 'noreboot' set - not rebooting."
+        ));
+    }
 }

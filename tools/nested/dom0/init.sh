@@ -4,7 +4,8 @@
 # (the part of xencommons the scenarios need), runs the scenario named by
 # nested.scenario= on the kernel command line, and then, however that went,
 # sends every guest console log and the scenario's own files to the host
-# harness through the console and powers the machine off.
+# harness through the console and powers the machine off (or stops the
+# hardware domain, which makes Xen halt it).
 /bin/busybox --install -s /bin
 set -eu
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin:/usr/lib/xen-4.17/bin
@@ -12,6 +13,10 @@ export PATH=/bin:/sbin:/usr/bin:/usr/sbin:/usr/lib/xen-4.17/bin
 
 # Files the scenario wants the harness to keep go here.
 OUT=/tmp/nested-out
+# A scenario whose driver domain is the hardware domain leaves its name here:
+# dom0 then ends the run with `xl shutdown` of it (after sending the logs),
+# and Xen halts the machine, which the harness takes as the normal end.
+STOP_HWDOM=/tmp/nested-stop-hwdom
 
 finish() {
     status=$1
@@ -29,6 +34,15 @@ finish() {
     done
     echo "NESTED-DONE status=$status"
     sync
+    if [ -s "$STOP_HWDOM" ]; then
+        hwdom=$(cat "$STOP_HWDOM")
+        mark "shutdown-$hwdom"
+        xl shutdown "$hwdom"
+        # Xen halts the machine as soon as the hardware domain stops; if it
+        # does not stop, the machine powers off without it.
+        sleep 10
+        mark "still-running-$hwdom"
+    fi
     poweroff -f
 }
 trap 'finish $?' EXIT

@@ -4,6 +4,9 @@
 # Files the harness keeps (dom0's init sends them at the end).
 OUT=/tmp/nested-out
 
+# The hardware domain dom0's init stops at the very end, if any (init.sh).
+STOP_HWDOM=/tmp/nested-stop-hwdom
+
 # The driver domain's configuration, shipped as tools/driver-domain.cfg.
 DRIVER_DOMAIN_CFG=/nested/driver-domain.cfg
 
@@ -31,3 +34,20 @@ quarantine() {
         result quarantined "$bdf"
     done
 }
+
+# poll_until SECONDS COMMAND...: as wait_until, but polls every tenth of a
+# second, for the steps whose time is reported.
+poll_until() {
+    _limit=$(($1 * 10))
+    shift
+    _tries=0
+    until "$@"; do
+        _tries=$((_tries + 1))
+        [ "$_tries" -lt "$_limit" ] || return 1
+        sleep 0.1
+    done
+}
+
+# driver_domain_said TEXT: the driver domain printed TEXT, on its PV console
+# or through Xen's debug port (`xl dmesg`).
+driver_domain_said() { console_has pciback-dd "$1" || xl dmesg | grep -qF "$1"; }
