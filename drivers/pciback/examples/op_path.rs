@@ -4,14 +4,16 @@
 //! Builds a simulated NIC, takes it, gives it to a vpci frontend, then
 //! serves `N` ops (default 100000) the way the kernel will: a fresh copy of
 //! `xen_pci_op` per op into [`GuestDevices::handle`]. The ops cycle through
-//! the common kinds: virtual registers (IDs, command, a BAR), hardware
-//! registers with and without a field, and writes. Run it under callgrind
-//! with two values of `N` and divide the difference by the difference of N
-//! to get instructions per op without the setup:
+//! the common kinds of `read`s (virtual registers: IDs, a BAR; hardware
+//! registers with and without a field) or of `write`s (cache line size,
+//! command, a BAR being sized); `mixed` (the default) cycles through both.
+//! Run it under callgrind with two values of `N` and divide the difference
+//! by the difference of N to get instructions per op without the setup
+//! (`cargo xtask bench` does):
 //!
 //! ```text
 //! cargo build --release -p pciback --example op_path
-//! valgrind --tool=callgrind target/release/examples/op_path 100000
+//! valgrind --tool=callgrind target/release/examples/op_path 100000 read
 //! ```
 //!
 //! The simulated bus takes a lock per register access, so the counts are
@@ -26,22 +28,35 @@ use pciback::sim::{FakeDelay, FakeInterrupts};
 use pciback::{Device, DeviceOptions, GuestDevices, TopologyKind};
 use xen::abi::io::pciif::{XEN_PCI_OP_CONF_READ, XEN_PCI_OP_CONF_WRITE, XenPciOp};
 
-/// (op, offset, size, value) cycled through.
-const OPS: [(u32, i32, i32, u32); 8] = [
+/// (op, offset, size, value) cycled through for `read`.
+const READS: [(u32, i32, i32, u32); 6] = [
     (XEN_PCI_OP_CONF_READ, 0x00, 4, 0), // vendor and device: virtual
     (XEN_PCI_OP_CONF_READ, 0x04, 2, 0), // command: hardware and cache
     (XEN_PCI_OP_CONF_READ, 0x10, 4, 0), // BAR0: virtual
     (XEN_PCI_OP_CONF_READ, 0x08, 4, 0), // class: no field
     (XEN_PCI_OP_CONF_READ, 0x3C, 4, 0), // line (virtual), pin, min/max
+    (XEN_PCI_OP_CONF_READ, 0x100, 4, 0), // extended space: no field
+];
+
+/// (op, offset, size, value) cycled through for `write`.
+const WRITES: [(u32, i32, i32, u32); 4] = [
     (XEN_PCI_OP_CONF_WRITE, 0x0C, 1, 0x10), // cache line size: written
     (XEN_PCI_OP_CONF_WRITE, 0x04, 2, 0x07), // command: enable, bus master
-    (XEN_PCI_OP_CONF_READ, 0x100, 4, 0), // extended space: no field
+    (XEN_PCI_OP_CONF_WRITE, 0x10, 4, 0xffff_ffff), // BAR0 sizing: virtual
+    (XEN_PCI_OP_CONF_WRITE, 0x10, 4, 0xfebc_0000), // BAR0 restored: virtual
 ];
 
 fn main() {
     let count: u64 = std::env::args()
         .nth(1)
         .map_or(100_000, |arg| arg.parse().expect("N must be a number"));
+    let mixed: Vec<_> = READS.iter().chain(&WRITES).copied().collect();
+    let ops: &[(u32, i32, i32, u32)] = match std::env::args().nth(2).as_deref() {
+        Some("read") => &READS,
+        Some("write") => &WRITES,
+        None | Some("mixed") => &mixed,
+        Some(other) => panic!("unknown mode {other}: read, write or mixed"),
+    };
     let nic = Address::new(0, 0, 3, 0).expect("valid address");
     let bus = SimBus::new().device(
         nic,
@@ -75,7 +90,7 @@ fn main() {
     let guest_nic = guest.add(device).expect("a free slot").0;
 
     let mut checksum = 0_u32;
-    for (index, &(cmd, offset, size, value)) in (0..count).zip(OPS.iter().cycle()) {
+    for (index, &(cmd, offset, size, value)) in (0..count).zip(ops.iter().cycle()) {
         let mut op = XenPciOp {
             cmd,
             domain: guest_nic.segment().into(),

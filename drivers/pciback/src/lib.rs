@@ -56,6 +56,8 @@
 )]
 
 extern crate alloc;
+#[cfg(feature = "sim")]
+extern crate std;
 
 mod config;
 mod delay;
@@ -72,6 +74,7 @@ mod saved;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 mod topology;
+pub mod xenbus;
 
 pub use config::Quirk;
 pub use delay::Delay;

@@ -8,6 +8,7 @@ use core::fmt;
 use core::ptr::NonNull;
 
 use super::window::{Access, Slot, WindowMemory};
+use crate::Errno;
 use crate::abi::grant_table::{GNTMAP_HOST_MAP, GNTMAP_READONLY, GrantHandle, GrantRef};
 use crate::abi::xen::DomId;
 use crate::hypercall::Hypercall;
@@ -40,6 +41,20 @@ impl fmt::Display for MapError {
 }
 
 impl core::error::Error for MapError {}
+
+impl MapError {
+    /// The errno Linux's `xenbus_map_ring_valloc` reports for this failure,
+    /// for callers that write it into XenStore (`xenbus_dev_fatal`): a
+    /// refused grant is `ENOENT`, no room to map it `ENOMEM`, a failed
+    /// hypercall its own error.
+    pub fn errno(&self) -> Errno {
+        match self {
+            Self::WindowFull => Errno::ENOMEM,
+            Self::Grant(GrantError::Hypercall(errno)) => *errno,
+            Self::Grant(GrantError::Status(_)) | Self::Unreachable { .. } => Errno::ENOENT,
+        }
+    }
+}
 
 impl From<GrantError> for MapError {
     fn from(e: GrantError) -> Self {
@@ -309,7 +324,13 @@ mod tests {
         for (dom, r, status) in cases {
             let err = window.map(&backend, dom, r, Access::ReadWrite).err();
             assert_eq!(err, Some(MapError::Grant(GrantError::Status(status))));
+            assert_eq!(err.map(|e| e.errno()), Some(Errno::ENOENT));
         }
+        assert_eq!(MapError::WindowFull.errno(), Errno::ENOMEM);
+        assert_eq!(
+            MapError::Grant(GrantError::Hypercall(Errno::EPERM)).errno(),
+            Errno::EPERM
+        );
         assert_eq!(window.free_frames(), 2);
         assert_eq!(unmaps(&xen), 0, "nothing was mapped, nothing to unmap");
         assert!(xen.mapped_frames(BACKEND).is_empty());

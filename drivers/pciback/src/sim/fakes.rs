@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Test doubles for the traits the kernel implements (feature `sim`).
+//! Doubles of the op path's traits: delays and interrupt mapping.
 //!
 //! [`FakeDelay`] counts the time it is asked to wait instead of waiting;
 //! [`FakeInterrupts`] hands out PIRQs from a counter, records every call,

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! [`SimPlatform`]: the backend's machine over `FakeXen` and a `SimBus`.
+//!
+//! It does what the kernel's platform does, with the same hypercalls:
+//! grants are mapped into a grant window of `FakeXen`'s, event channels
+//! are bound with `EVTCHNOP_bind_interdomain`, devices are assigned with
+//! `XEN_DOMCTL_assign_device`, and whether a domain exists is asked with
+//! `XEN_DOMCTL_getdomaininfo`. Interrupt mapping is a [`FakeInterrupts`]
+//! per frontend; delays a [`FakeDelay`].
+
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+use core::future::Future;
+
+use log::warn;
+use pci::Address;
+use pci::sim::SimBus;
+use xen::Errno;
+use xen::abi::domctl::pci_sbdf;
+use xen::abi::event_channel::EvtchnPort;
+use xen::abi::grant_table::GrantRef;
+use xen::abi::xen::DomId;
+use xen::events::BoundPort;
+use xen::grant::{Access, GrantMapping, GrantWindow};
+use xen::hypercall::domctl;
+use xen::sim::{FakeDomain, FakeWindowMemory};
+
+use super::{FakeDelay, FakeInterrupts, SimWorld};
+use crate::Device;
+use crate::xenbus::{EventPort, Platform};
+
+/// The first frame of the backend's grant window.
+const WINDOW_GFN: u64 = 0x10_0000;
+/// Frames in the window: one per connected frontend.
+const WINDOW_FRAMES: usize = 64;
+/// PIRQs each frontend's [`FakeInterrupts`] hands out start this far apart.
+const PIRQS_PER_FRONTEND: u32 = 1000;
+
+/// A device given to or taken from a guest, as the platform saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Assignment {
+    /// [`Platform::assign`].
+    Assigned {
+        /// The guest.
+        frontend: DomId,
+        /// The device.
+        device: Address,
+    },
+    /// [`Platform::deassign`].
+    Deassigned {
+        /// The guest.
+        frontend: DomId,
+        /// The device.
+        device: Address,
+    },
+}
+
+/// The backend domain's machine.
+#[derive(Debug)]
+pub struct SimPlatform {
+    world: SimWorld,
+    domid: DomId,
+    hypercalls: FakeDomain,
+    window: GrantWindow<FakeWindowMemory>,
+    bus: SimBus,
+    delay: FakeDelay,
+    next_pirq: Cell<u32>,
+    assignments: RefCell<Vec<Assignment>>,
+}
+
+impl SimPlatform {
+    /// The machine of domain `domid` (already added to `world`), with the
+    /// devices of `bus`.
+    pub fn new(world: &SimWorld, domid: DomId, bus: SimBus) -> Self {
+        let xen = world.xen();
+        let window = GrantWindow::new(WINDOW_GFN, WINDOW_FRAMES, xen.window_memory(domid));
+        Self {
+            world: world.clone(),
+            domid,
+            hypercalls: xen.domain(domid),
+            // The constants make a valid window.
+            window: window.unwrap_or_else(|_| unreachable!()),
+            bus,
+            delay: FakeDelay::new(),
+            next_pirq: Cell::new(PIRQS_PER_FRONTEND),
+            assignments: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The PCI bus.
+    pub fn bus(&self) -> &SimBus {
+        &self.bus
+    }
+
+    /// Every assignment and deassignment so far.
+    pub fn assignments(&self) -> Vec<Assignment> {
+        self.assignments.borrow().clone()
+    }
+
+    /// Frames of the grant window not holding a mapping.
+    pub fn free_grant_frames(&self) -> usize {
+        self.window.free_frames()
+    }
+}
+
+/// An interdomain event channel of the backend.
+#[derive(Debug)]
+pub struct SimPort<'a> {
+    port: BoundPort<'a, FakeDomain>,
+    world: &'a SimWorld,
+    domid: DomId,
+}
+
+impl EventPort for SimPort<'_> {
+    fn notify(&self) -> Result<(), Errno> {
+        self.port.notify()
+    }
+
+    fn wait(&self) -> impl Future<Output = ()> {
+        self.world.port_fired(self.domid, self.port.port())
+    }
+}
+
+impl Platform for SimPlatform {
+    type Config = SimBus;
+    type Delay = FakeDelay;
+    type Interrupts = FakeInterrupts;
+    type Mapping<'a> = GrantMapping<'a, FakeDomain, FakeWindowMemory>;
+    type Port<'a> = SimPort<'a>;
+
+    fn config(&self) -> &SimBus {
+        &self.bus
+    }
+
+    fn delay(&self) -> &FakeDelay {
+        &self.delay
+    }
+
+    fn interrupts(&self, _frontend: DomId) -> FakeInterrupts {
+        let first = self.next_pirq.get();
+        self.next_pirq.set(first.saturating_add(PIRQS_PER_FRONTEND));
+        FakeInterrupts::new(first)
+    }
+
+    fn assign(&self, frontend: DomId, device: &Device) -> Result<(), Errno> {
+        let address = device.address();
+        let sbdf = pci_sbdf(address.segment(), address.bus(), address.devfn());
+        domctl::assign_device(&self.hypercalls, frontend, sbdf, 0)?;
+        self.assignments.borrow_mut().push(Assignment::Assigned {
+            frontend,
+            device: address,
+        });
+        Ok(())
+    }
+
+    fn deassign(&self, frontend: DomId, device: &Device) {
+        let address = device.address();
+        let sbdf = pci_sbdf(address.segment(), address.bus(), address.devfn());
+        if let Err(errno) = domctl::deassign_device(&self.hypercalls, frontend, sbdf) {
+            // A dead guest's devices went with it.
+            warn!("deassigning {address} from dom{frontend}: {errno}");
+        }
+        self.assignments.borrow_mut().push(Assignment::Deassigned {
+            frontend,
+            device: address,
+        });
+    }
+
+    fn map_grant(
+        &self,
+        frontend: DomId,
+        gref: GrantRef,
+    ) -> Result<GrantMapping<'_, FakeDomain, FakeWindowMemory>, Errno> {
+        self.window
+            .map(&self.hypercalls, frontend, gref, Access::ReadWrite)
+            .map_err(|error| error.errno())
+    }
+
+    fn bind_interdomain(&self, frontend: DomId, port: EvtchnPort) -> Result<SimPort<'_>, Errno> {
+        Ok(SimPort {
+            port: BoundPort::bind_interdomain(&self.hypercalls, frontend, port)?,
+            world: &self.world,
+            domid: self.domid,
+        })
+    }
+
+    fn domain_exists(&self, domain: DomId) -> bool {
+        !matches!(domctl::domain_info(&self.hypercalls, domain), Ok(None))
+    }
+}

@@ -1,0 +1,663 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! One frontend: Linux's `xen_pcibk_device` and the handlers of `xenbus.c`.
+//!
+//! [`serve_frontend`] is the life of one `backend/pci/<domid>/<devid>`
+//! directory, run as one future: probe it (only if Initialising, as
+//! `xenbus_probe_node`), read `frontend-id` and `frontend`, go InitWait,
+//! watch the backend directory and the frontend's `state`, then feed every
+//! change to [`state::next`] and do what it says; between events, answer
+//! the frontend's ops. Whatever goes wrong goes wrong for this frontend
+//! only: a bad value or a refused device is a reason in
+//! `error/backend/pci/<domid>/<devid>/error` and the state Closing.
+//!
+//! Differences from Linux, on purpose:
+//! - `frontend-id` must match the directory's domid and `frontend` must
+//!   lie in that domain's tree;
+//! - `num_devs` must be 0 to [`MAX_DEVICES`] (Linux loops over any count);
+//! - a failure Linux leaves silent (a `vdev-N` that cannot be written, a
+//!   device to remove that the frontend does not have) is reported as the
+//!   others are;
+//! - `opts-N`'s `permissive=1` makes that device permissive (libxl does
+//!   it through pciback's sysfs, which this backend has not);
+//! - a device whose reset fails on release is not put back in the pool.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::future::{Future, poll_fn};
+use core::pin::pin;
+use core::task::Poll;
+
+use log::{error, info, warn};
+use xen::Errno;
+use xen::abi::io::pciif::XEN_PCI_MAGIC;
+use xen::abi::io::xenbus::XenbusState;
+use xen::abi::xen::{DOMID_FIRST_RESERVED, DomId};
+
+use super::parse::{self, Bdf};
+use super::platform::{EventPort, Platform, SharedMapping};
+use super::server;
+use super::state::{self, Action, Event};
+use super::store::{self, Fatal, Store, Watch};
+use super::{Backend, FrontendKey, yield_now};
+use crate::{Device, GuestDevices};
+
+/// Most devices one frontend may be given: 32 slots of 8 functions, the
+/// most Linux's virtual bus holds.
+pub const MAX_DEVICES: u32 = 256;
+
+/// Why an attach failed reading the frontend's keys.
+const FRONTEND_CONFIGURATION: &str = "Error reading configuration from frontend";
+
+/// Longest piece of guest text quoted in a reason.
+const QUOTE_LIMIT: usize = 32;
+
+/// The page and the event channel of a connected frontend. Fields drop in
+/// order: the port is unbound before the page is unmapped, as Linux's
+/// `xen_pcibk_disconnect` does.
+struct Connection<'p, P: Platform + 'p> {
+    port: P::Port<'p>,
+    mapping: P::Mapping<'p>,
+}
+
+/// Why the frontend's future woke.
+enum Wake {
+    /// `@releaseDomain` fired: see whether the frontend's domain still exists.
+    Recheck,
+    /// The backend directory changed.
+    Backend,
+    /// The frontend's `state` changed.
+    Frontend,
+    /// The event channel fired.
+    Port,
+}
+
+/// Whether to keep serving the frontend.
+enum Flow {
+    /// Go on with the next action.
+    Continue,
+    /// Handle this event next.
+    Then(Event),
+    /// The frontend is unregistered.
+    Stop,
+}
+
+/// One frontend, from probe to unregister.
+struct Frontend<'b, S: Store, P: Platform> {
+    backend: &'b Backend<S, P>,
+    key: FrontendKey,
+    /// `backend/pci/<domid>/<devid>`, relative to this domain.
+    dir: String,
+    /// The frontend's directory (absolute), from `frontend`.
+    frontend_dir: String,
+    /// The state last switched to (Linux's cached `xdev->state`).
+    written: XenbusState,
+    devices: GuestDevices,
+    interrupts: P::Interrupts,
+    connection: Option<Connection<'b, P>>,
+}
+
+/// The life of the frontend at `key`, from probe to unregister.
+pub(super) async fn serve_frontend<S: Store, P: Platform>(
+    backend: &Backend<S, P>,
+    key: FrontendKey,
+) {
+    let dir = key.dir();
+    let store = &backend.store;
+    if store::read_state(store, &dir).await != XenbusState::Initialising {
+        // Not new: a device going away, or one that failed before.
+        return;
+    }
+    let frontend_dir = match read_details(store, &dir, key.domid).await {
+        Ok(frontend_dir) => frontend_dir,
+        Err(reason) => {
+            store::write_error(store, &dir, &reason).await;
+            backend.update(key, |status| status.error = Some(reason.text()));
+            if let Err(error) = store::switch_state(store, &dir, XenbusState::Closing).await {
+                warn!("{dir}: cannot switch to Closing: {error}");
+            }
+            return;
+        }
+    };
+    let mut frontend = Frontend {
+        backend,
+        key,
+        dir,
+        frontend_dir,
+        written: XenbusState::Initialising,
+        devices: GuestDevices::new(backend.options.topology, backend.options.permissive),
+        interrupts: backend.platform.interrupts(key.domid),
+        connection: None,
+    };
+    if let Err(reason) = frontend.switch(XenbusState::InitWait).await {
+        frontend.fail(&reason).await;
+        return;
+    }
+    let backend_dir = frontend.dir.clone();
+    let Some(mut backend_watch) = frontend.watch(&backend_dir).await else {
+        return;
+    };
+    let frontend_state = format!("{}/state", frontend.frontend_dir);
+    if let Some(mut frontend_watch) = frontend.watch(&frontend_state).await {
+        frontend.run(&mut backend_watch, &mut frontend_watch).await;
+        if let Err(error) = store.unwatch(frontend_watch).await {
+            warn!("{}: unwatching {frontend_state}: {error}", frontend.dir);
+        }
+    }
+    if let Err(error) = store.unwatch(backend_watch).await {
+        warn!("{}: unwatching it: {error}", frontend.dir);
+    }
+}
+
+/// `frontend` and `frontend-id` (Linux's `xenbus_read_otherend_details`):
+/// the frontend's directory, checked to exist and to be the domain's.
+async fn read_details<S: Store>(store: &S, dir: &str, domid: DomId) -> Result<String, Fatal> {
+    let details = || format!("reading other end details from {dir}");
+    let id = store::read(store, &format!("{dir}/frontend-id"))
+        .await
+        .map_err(|error| Fatal::store(error, details()))?;
+    let path = store::read(store, &format!("{dir}/frontend"))
+        .await
+        .map_err(|error| Fatal::store(error, details()))?;
+    let (Some(id), Some(path)) = (id, path) else {
+        return Err(Fatal::new(Errno::ENOENT, details()));
+    };
+    if parse::unsigned(&id) != Some(u32::from(domid)) {
+        return Err(Fatal::new(
+            Errno::EINVAL,
+            format!(
+                "frontend-id {} does not match {dir}",
+                parse::printable(&id, QUOTE_LIMIT)
+            ),
+        ));
+    }
+    let missing = || {
+        Fatal::new(
+            Errno::ENOENT,
+            format!("unable to read other end from {dir}.  missing or inaccessible."),
+        )
+    };
+    let path = String::from_utf8(path).map_err(|_| missing())?;
+    if !path.starts_with(&format!("/local/domain/{domid}/")) {
+        return Err(Fatal::new(
+            Errno::EINVAL,
+            format!(
+                "frontend {} is not in domain {domid}",
+                parse::printable(path.as_bytes(), QUOTE_LIMIT)
+            ),
+        ));
+    }
+    if !store::exists(store, &path).await {
+        return Err(missing());
+    }
+    Ok(path)
+}
+
+impl FrontendKey {
+    /// The key of the backend directory `path` names
+    /// (`backend/pci/<domid>/<devid>[/...]`), if it names one.
+    pub(super) fn from_path(path: &str) -> Option<Self> {
+        let rest = path.strip_prefix(super::BACKEND_DIR)?.strip_prefix('/')?;
+        let mut parts = rest.split('/');
+        let domid = parse::unsigned(parts.next()?.as_bytes())?;
+        let devid = parse::unsigned(parts.next()?.as_bytes())?;
+        Self::new(domid, devid)
+    }
+
+    /// A key, if `domid` is an ordinary domain's.
+    pub(super) fn new(domid: u32, devid: u32) -> Option<Self> {
+        let domid = DomId::try_from(domid)
+            .ok()
+            .filter(|&domid| domid < DOMID_FIRST_RESERVED)?;
+        Some(Self { domid, devid })
+    }
+
+    /// `backend/pci/<domid>/<devid>`.
+    pub(super) fn dir(self) -> String {
+        format!("{}/{}/{}", super::BACKEND_DIR, self.domid, self.devid)
+    }
+}
+
+impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
+    fn store(&self) -> &'b S {
+        &self.backend.store
+    }
+
+    fn platform(&self) -> &'b P {
+        &self.backend.platform
+    }
+
+    /// Watches `path`; on failure, fails the device and returns `None`.
+    async fn watch(&mut self, path: &str) -> Option<S::Watch> {
+        match self.store().watch(path).await {
+            Ok(watch) => Some(watch),
+            Err(error) => {
+                self.fail(&Fatal::store(error, format!("adding watch on {path}")))
+                    .await;
+                None
+            }
+        }
+    }
+
+    /// Serves the frontend until it is unregistered.
+    async fn run(&mut self, backend_watch: &mut S::Watch, frontend_watch: &mut S::Watch) {
+        loop {
+            let event = match self.wait(backend_watch, frontend_watch).await {
+                Wake::Recheck if !self.platform().domain_exists(self.key.domid) => {
+                    Some(Event::FrontendGone)
+                }
+                Wake::Recheck | Wake::Frontend => Some(Event::FrontendChanged(
+                    store::read_state(self.store(), &self.frontend_dir).await,
+                )),
+                Wake::Backend => Some(Event::BackendChanged),
+                Wake::Port => {
+                    if self.serve_ops().await == 0 {
+                        self.backend
+                            .update(self.key, |status| status.spurious_events = status.spurious_events.saturating_add(1));
+                    }
+                    None
+                }
+            };
+            if let Some(event) = event {
+                if !self.handle(event).await {
+                    return;
+                }
+                self.serve_ops().await;
+            }
+        }
+    }
+
+    /// Waits for the next thing to do.
+    async fn wait(&self, backend_watch: &mut S::Watch, frontend_watch: &mut S::Watch) -> Wake {
+        let mut backend_changed = pin!(backend_watch.next());
+        let mut frontend_changed = pin!(frontend_watch.next());
+        let mut fired = pin!(self.connection.as_ref().map(|c| c.port.wait()));
+        poll_fn(|cx| {
+            if self.backend.take_recheck(self.key) {
+                return Poll::Ready(Wake::Recheck);
+            }
+            if backend_changed.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Wake::Backend);
+            }
+            if frontend_changed.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Wake::Frontend);
+            }
+            match fired.as_mut().as_pin_mut().map(|port| port.poll(cx)) {
+                Some(Poll::Ready(())) => Poll::Ready(Wake::Port),
+                _ => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// Does what [`state::next`] says for `event`; `false` once unregistered.
+    async fn handle(&mut self, event: Event) -> bool {
+        let mut pending = Some(event);
+        while let Some(event) = pending.take() {
+            let own = match store::read(self.store(), &format!("{}/state", self.dir)).await {
+                Ok(None) => None,
+                Ok(Some(value)) => Some(XenbusState::parse(&value).unwrap_or(XenbusState::Unknown)),
+                Err(_) => Some(XenbusState::Unknown),
+            };
+            let (own, event) = match own {
+                Some(own) => (own, event),
+                None => (XenbusState::Unknown, Event::BackendGone),
+            };
+            for &action in state::next(own, event) {
+                match self.act(action).await {
+                    Ok(Flow::Continue) => {}
+                    Ok(Flow::Then(next)) => pending = Some(next),
+                    Ok(Flow::Stop) => return false,
+                    Err(reason) => {
+                        self.fail(&reason).await;
+                        break;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    async fn act(&mut self, action: Action) -> Result<Flow, Fatal> {
+        match action {
+            Action::ExportAll => self.export_all().await?,
+            Action::Reconfigure => self.reconfigure().await?,
+            Action::CheckFrontend => {
+                let state = store::read_state(self.store(), &self.frontend_dir).await;
+                return Ok(Flow::Then(Event::FrontendChanged(state)));
+            }
+            Action::Attach => self.attach().await?,
+            Action::Switch(state) => self.switch(state).await?,
+            Action::Disconnect => self.disconnect(),
+            Action::UnregisterUnlessOnline => {
+                let online = store::read(self.store(), &format!("{}/online", self.dir)).await;
+                if !matches!(online, Ok(Some(value)) if parse::signed(&value) == Some(1)) {
+                    self.unregister().await;
+                    return Ok(Flow::Stop);
+                }
+            }
+            Action::Unregister => {
+                self.unregister().await;
+                return Ok(Flow::Stop);
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Linux's `xenbus_switch_state`: nothing if `state` was the last one
+    /// switched to; nothing written if the node is gone.
+    async fn switch(&mut self, state: XenbusState) -> Result<(), Fatal> {
+        if state == self.written {
+            return Ok(());
+        }
+        store::switch_state(self.store(), &self.dir, state)
+            .await
+            .map_err(|error| Fatal::store(error, format!("Error switching to {state} state")))?;
+        self.written = state;
+        self.backend.update(self.key, |status| status.state = state);
+        Ok(())
+    }
+
+    /// Linux's `xenbus_dev_fatal`: the reason, then Closing.
+    async fn fail(&mut self, reason: &Fatal) {
+        store::write_error(self.store(), &self.dir, reason).await;
+        self.backend
+            .update(self.key, |status| status.error = Some(reason.text()));
+        if let Err(error) = self.switch(XenbusState::Closing).await {
+            warn!("{}: {}", self.dir, error.text());
+        }
+    }
+
+    /// A key of the backend directory.
+    async fn read_own(&self, key: &str) -> Result<Option<Vec<u8>>, Fatal> {
+        store::read(self.store(), &format!("{}/{key}", self.dir))
+            .await
+            .map_err(|error| Fatal::store(error, format!("Error reading {key}")))
+    }
+
+    /// Writes a key of the backend directory; `what` names it in the reason.
+    async fn write_own(&self, key: &str, value: &str, what: String) -> Result<(), Fatal> {
+        store::write(self.store(), &format!("{}/{key}", self.dir), value.as_bytes())
+            .await
+            .map_err(|error| Fatal::store(error, what))
+    }
+
+    /// `num_devs`.
+    async fn device_count(&self) -> Result<u32, Fatal> {
+        const WHAT: &str = "Error reading number of devices";
+        let value = self
+            .read_own("num_devs")
+            .await?
+            .ok_or(Fatal::new(Errno::ENOENT, WHAT))?;
+        let count = parse::signed(&value).ok_or(Fatal::new(Errno::EINVAL, WHAT))?;
+        u32::try_from(count)
+            .ok()
+            .filter(|&count| count <= MAX_DEVICES)
+            .ok_or_else(|| {
+                Fatal::new(
+                    Errno::EINVAL,
+                    format!("{WHAT}: {count} is not 0 to {MAX_DEVICES}"),
+                )
+            })
+    }
+
+    /// `dev-N` or `vdev-N`.
+    async fn read_bdf(&self, key: &str) -> Result<Bdf, Fatal> {
+        let value = self.read_own(key).await?.ok_or(Fatal::new(
+            Errno::ENOENT,
+            "Error reading device configuration",
+        ))?;
+        Bdf::parse(&value).ok_or(Fatal::new(
+            Errno::EINVAL,
+            "Error parsing pci device configuration",
+        ))
+    }
+
+    /// Linux's `xen_pcibk_setup_backend`: every `dev-N`, then the roots.
+    async fn export_all(&mut self) -> Result<(), Fatal> {
+        for index in 0..self.device_count().await? {
+            let bdf = self.read_bdf(&format!("dev-{index}")).await?;
+            self.export(bdf, index).await?;
+            self.write_substate(index).await?;
+        }
+        self.publish_roots().await
+    }
+
+    /// `state-N` = Initialised: the device is exported.
+    async fn write_substate(&self, index: u32) -> Result<(), Fatal> {
+        self.write_own(
+            &format!("state-{index}"),
+            XenbusState::Initialised.as_str(),
+            format!("Error switching substate of dev-{index}"),
+        )
+        .await
+    }
+
+    /// Linux's `xen_pcibk_export_device`: takes the device from the pool,
+    /// gives it to the guest, writes `vdev-N`.
+    async fn export(&mut self, bdf: Bdf, index: u32) -> Result<(), Fatal> {
+        let Some(mut device) = bdf.address().and_then(|address| self.backend.take(address))
+        else {
+            return Err(Fatal::new(
+                Errno::EINVAL,
+                format!("Couldn't locate PCI device ({bdf})! perhaps already in-use?"),
+            ));
+        };
+        let opts = self.read_own(&format!("opts-{index}")).await;
+        if matches!(&opts, Ok(Some(opts)) if parse::permissive_option(opts)) {
+            device.set_permissive();
+        }
+        let address = device.address();
+        if let Err(errno) = self.platform().assign(self.key.domid, &device) {
+            self.backend.give_back(device);
+            return Err(Fatal::new(
+                errno,
+                format!(
+                    "Couldn't assign PCI device {address} to domain {}",
+                    self.key.domid
+                ),
+            ));
+        }
+        let guest = match self.devices.add(device) {
+            Ok(guest) => guest,
+            Err(refused) => {
+                self.release(*refused.device);
+                return Err(Fatal::new(
+                    Errno::ENOMEM,
+                    "No more space on root virtual PCI bus",
+                ));
+            }
+        };
+        self.backend
+            .update(self.key, |status| status.devices = self.devices.len());
+        info!("{}: exporting {address} as {guest}", self.dir);
+        self.write_own(
+            &format!("vdev-{index}"),
+            &guest.to_string(),
+            format!("Error writing vdev-{index}"),
+        )
+        .await
+    }
+
+    /// Linux's `xen_pcibk_publish_pci_roots`: every root bus not yet in
+    /// `root-K`, appended, with `root_num` after each.
+    async fn publish_roots(&self) -> Result<(), Fatal> {
+        const WHAT: &str = "Error while publish PCI root buses for frontend";
+        let published = match self.read_own("root_num").await? {
+            None => 0,
+            Some(value) => parse::count(&value).ok_or(Fatal::new(Errno::EINVAL, WHAT))?,
+        };
+        let mut roots = Vec::new();
+        for index in 0..published {
+            let value = self.read_own(&format!("root-{index}")).await?;
+            let root = value.as_deref().and_then(parse::root);
+            roots.push(root.ok_or(Fatal::new(Errno::EINVAL, WHAT))?);
+        }
+        for root in self.devices.roots() {
+            if roots.contains(&root) {
+                continue;
+            }
+            let key = format!("root-{}", roots.len());
+            self.write_own(&key, &root.to_string(), String::from(WHAT))
+                .await?;
+            roots.push(root);
+            self.write_own("root_num", &roots.len().to_string(), String::from(WHAT))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Linux's `xen_pcibk_reconfigure`: attach the `state-N` = Initialising
+    /// devices, detach the `state-N` = Closing ones.
+    async fn reconfigure(&mut self) -> Result<(), Fatal> {
+        for index in 0..self.device_count().await? {
+            let substate = self
+                .read_own(&format!("state-{index}"))
+                .await?
+                .and_then(|value| parse::unsigned(&value))
+                .and_then(XenbusState::from_raw)
+                .unwrap_or(XenbusState::Unknown);
+            match substate {
+                XenbusState::Initialising => {
+                    let bdf = self.read_bdf(&format!("dev-{index}")).await?;
+                    self.export(bdf, index).await?;
+                    self.publish_roots().await?;
+                    self.write_substate(index).await?;
+                }
+                XenbusState::Closing => {
+                    let bdf = self.read_bdf(&format!("vdev-{index}")).await?;
+                    self.remove(bdf)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Linux's `xen_pcibk_remove_device`.
+    fn remove(&mut self, bdf: Bdf) -> Result<(), Fatal> {
+        let Some(device) = bdf.guest().and_then(|guest| self.devices.remove(guest)) else {
+            return Err(Fatal::new(
+                Errno::EINVAL,
+                format!("Couldn't locate PCI device ({bdf})! not owned by this domain"),
+            ));
+        };
+        info!("{}: removing {}", self.dir, device.address());
+        self.release(device);
+        self.backend
+            .update(self.key, |status| status.devices = self.devices.len());
+        Ok(())
+    }
+
+    /// Takes a device back from the guest, resets it and returns it to the
+    /// pool (Linux's `pcistub_put_pci_dev`).
+    fn release(&mut self, mut device: Device) {
+        let platform = self.platform();
+        platform.deassign(self.key.domid, &device);
+        match device.release(platform.config(), &mut self.interrupts, platform.delay()) {
+            Ok(_) => self.backend.give_back(device),
+            Err(reset) => error!(
+                "{}: {} could not be reset ({reset}); kept out of the pool",
+                self.dir,
+                device.address()
+            ),
+        }
+    }
+
+    /// A key the frontend published for the attach.
+    async fn read_frontend(&self, key: &str) -> Result<Vec<u8>, Fatal> {
+        store::read(self.store(), &format!("{}/{key}", self.frontend_dir))
+            .await
+            .map_err(|error| Fatal::store(error, FRONTEND_CONFIGURATION))?
+            .ok_or(Fatal::new(Errno::ENOENT, FRONTEND_CONFIGURATION))
+    }
+
+    /// Linux's `xen_pcibk_attach`.
+    async fn attach(&mut self) -> Result<(), Fatal> {
+        let number = |value: Vec<u8>| {
+            parse::unsigned(&value).ok_or(Fatal::new(Errno::EINVAL, FRONTEND_CONFIGURATION))
+        };
+        let gref = number(self.read_frontend("pci-op-ref").await?)?;
+        let port = number(self.read_frontend("event-channel").await?)?;
+        let magic = self.read_frontend("magic").await?;
+        if magic != XEN_PCI_MAGIC.as_bytes() {
+            return Err(Fatal::new(
+                Errno::EFAULT,
+                format!(
+                    "version mismatch ({}/{XEN_PCI_MAGIC}) with pcifront - halting xen-pciback",
+                    parse::printable(&magic, QUOTE_LIMIT)
+                ),
+            ));
+        }
+        let (domid, remote_port) = (self.key.domid, port);
+        let mapping = self
+            .platform()
+            .map_grant(domid, gref)
+            .map_err(|errno| Fatal::new(errno, "Error mapping other domain page in ours."))?;
+        let port = self
+            .platform()
+            .bind_interdomain(domid, port)
+            .map_err(|errno| Fatal::new(errno, "Error binding event channel to IRQ"))?;
+        info!(
+            "{}: attached to grant {gref}, event channel {remote_port}",
+            self.dir
+        );
+        self.connection = Some(Connection { port, mapping });
+        Ok(())
+    }
+
+    /// Linux's `xen_pcibk_disconnect`.
+    fn disconnect(&mut self) {
+        if self.connection.take().is_some() {
+            info!("{}: disconnected", self.dir);
+        }
+    }
+
+    /// Linux's `free_pdev` and `xenbus_dev_remove`: disconnect, release
+    /// every device, Closed (if the node is still there).
+    async fn unregister(&mut self) {
+        self.disconnect();
+        for device in self.devices.drain() {
+            self.release(device);
+        }
+        self.backend.update(self.key, |status| status.devices = 0);
+        if let Err(reason) = self.switch(XenbusState::Closed).await {
+            warn!("{}: {}", self.dir, reason.text());
+        }
+        info!("{}: unregistered", self.dir);
+    }
+
+    /// Answers waiting ops, [`super::Options::op_budget`] at a time,
+    /// letting the other tasks run between batches. Returns how many.
+    async fn serve_ops(&mut self) -> u32 {
+        let platform = self.platform();
+        let mut answered = 0u32;
+        loop {
+            let Some(connection) = &self.connection else {
+                return answered;
+            };
+            let turn = server::serve(
+                connection.mapping.page(),
+                &mut self.devices,
+                platform.config(),
+                &mut self.interrupts,
+                platform.delay(),
+                self.backend.options.op_budget,
+                &mut || {
+                    if let Err(errno) = connection.port.notify() {
+                        warn!("notifying the frontend: {errno}");
+                    }
+                },
+            );
+            answered = answered.saturating_add(turn.answered);
+            self.backend.update(self.key, |status| {
+                status.ops = status.ops.saturating_add(u64::from(turn.answered));
+                status.failed_ops = status.failed_ops.saturating_add(u64::from(turn.failed));
+            });
+            if !turn.more {
+                return answered;
+            }
+            yield_now().await;
+        }
+    }
+}

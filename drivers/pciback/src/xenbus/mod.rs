@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The XenBus backend: Linux's `xenbus.c` and `xenbus_probe_backend.c`.
+//!
+//! [`Backend`] serves every `backend/pci/<domid>/<devid>` directory the
+//! toolstack writes under this domain. One future, [`Backend::run`], does
+//! it all, so the kernel spawns one task:
+//!
+//! - it watches `backend/pci` and, for each device directory that appears,
+//!   starts a frontend (probed only if its `state` is Initialising, as
+//!   Linux's `xenbus_probe_node` does);
+//! - each frontend watches its backend directory and its frontend's
+//!   `state`, and follows Linux's state machine ([`state::next`]): export
+//!   the devices named by `dev-N` (taken from the pool the kernel handed
+//!   in; anything else is refused with a reason), publish `vdev-N` and
+//!   `root-N`, map the shared page and bind the event channel when the
+//!   frontend is Initialised, reconfigure on hot-plug, disconnect on
+//!   Closing and Closed, release every device (reset) when the frontend or
+//!   its backend directory goes away or its domain dies (`@releaseDomain`);
+//! - each connected frontend's ops are answered between its XenBus events,
+//!   [`Options::op_budget`] at a time, then the future yields so the
+//!   other frontends and tasks run.
+//!
+//! Frontends run inside [`Backend::run`], which polls each of them when
+//! the task is woken: they share the task's waker, and each one's failure
+//! (a bad value in XenStore, a refused grant) is its own: it goes Closing
+//! with a reason in `error/backend/pci/<domid>/<devid>/error`.
+//!
+//! # What the kernel provides
+//!
+//! - [`Store`] (and its [`Watch`]): requests, watches and unwatches over
+//!   its XenStore connection. Watch event paths are as xenstored sends
+//!   them: relative to the domain's home for relative watches.
+//! - [`Platform`]: configuration space, delays, interrupt mapping per
+//!   frontend ([`crate::InterruptControl`]), device assignment, grant
+//!   mapping ([`SharedMapping`]), interdomain event channels
+//!   ([`EventPort`]) and whether a domain exists.
+//! - The devices: [`crate::Device::take`] each function the hide list
+//!   selects, and hand them all to [`Backend::new`].
+
+mod frontend;
+pub(crate) mod parse;
+mod platform;
+mod server;
+pub mod state;
+pub(crate) mod store;
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
+use core::future::{Future, poll_fn};
+use core::pin::{Pin, pin};
+use core::task::Poll;
+
+use log::{error, info, warn};
+use pci::Address;
+use xen::abi::io::xenbus::XenbusState;
+use xen::abi::xen::DomId;
+
+pub use frontend::MAX_DEVICES;
+pub use platform::{EventPort, Platform, SharedMapping};
+pub use server::Turn;
+pub use store::{Store, Watch};
+
+use crate::{Device, TopologyKind};
+
+/// The directory the toolstack writes backend devices into (relative).
+const BACKEND_DIR: &str = "backend/pci";
+/// The special path that fires when a domain dies.
+const RELEASE_DOMAIN: &str = "@releaseDomain";
+
+/// Settings for every frontend (the `xen-pciback.*` command line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// The layout guests see (`xen-pciback.passthrough`).
+    pub topology: TopologyKind,
+    /// Every device permissive (`xen-pciback.permissive`).
+    pub permissive: bool,
+    /// Most ops one frontend gets answered before the others run.
+    pub op_budget: u32,
+}
+
+impl Default for Options {
+    /// Linux's defaults (vpci, not permissive), 16 ops a turn.
+    fn default() -> Self {
+        Self {
+            topology: TopologyKind::Vpci,
+            permissive: false,
+            op_budget: 16,
+        }
+    }
+}
+
+/// Which backend device: `backend/pci/<domid>/<devid>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FrontendKey {
+    /// The frontend's domain.
+    pub domid: DomId,
+    /// The device id (libxl uses 0).
+    pub devid: u32,
+}
+
+/// What the console reports about one frontend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrontendStatus {
+    /// Which.
+    pub key: FrontendKey,
+    /// The backend state last switched to.
+    pub state: XenbusState,
+    /// Devices the frontend has.
+    pub devices: usize,
+    /// Ops answered.
+    pub ops: u64,
+    /// Of those, answered with an error.
+    pub failed_ops: u64,
+    /// Events with no op waiting.
+    pub spurious_events: u64,
+    /// Why it went to Closing, as written to its `error` node.
+    pub error: Option<String>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    status: FrontendStatus,
+    /// `@releaseDomain` fired since the frontend last looked.
+    recheck: bool,
+}
+
+/// A frontend's future, polled by [`Backend::run`].
+type Child<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+/// The PCI backend: the device pool and every frontend.
+#[derive(Debug)]
+pub struct Backend<S: Store, P: Platform> {
+    store: S,
+    platform: P,
+    options: Options,
+    /// Devices taken and not given to any frontend.
+    pool: RefCell<Vec<Device>>,
+    frontends: RefCell<BTreeMap<FrontendKey, Entry>>,
+}
+
+impl<S: Store, P: Platform> Backend<S, P> {
+    /// A backend serving `devices` (each [`Device::take`]n at boot) over
+    /// `store` and `platform`.
+    pub fn new(store: S, platform: P, devices: Vec<Device>, options: Options) -> Self {
+        Self {
+            store,
+            platform,
+            options,
+            pool: RefCell::new(devices),
+            frontends: RefCell::new(BTreeMap::new()),
+        }
+    }
+
+    /// The XenStore connection.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The platform.
+    pub fn platform(&self) -> &P {
+        &self.platform
+    }
+
+    /// The devices no frontend has.
+    pub fn free_devices(&self) -> Vec<Address> {
+        self.pool.borrow().iter().map(Device::address).collect()
+    }
+
+    /// Every frontend being served.
+    pub fn frontends(&self) -> Vec<FrontendStatus> {
+        self.frontends
+            .borrow()
+            .values()
+            .map(|entry| entry.status.clone())
+            .collect()
+    }
+
+    /// Serves `backend/pci` for ever. Returns only if it cannot be watched.
+    pub async fn run(&self) {
+        let mut devices = match self.store.watch(BACKEND_DIR).await {
+            Ok(watch) => watch,
+            Err(error) => {
+                error!("pciback: cannot watch {BACKEND_DIR}: {error}");
+                return;
+            }
+        };
+        let mut released = match self.store.watch(RELEASE_DOMAIN).await {
+            Ok(watch) => Some(watch),
+            Err(error) => {
+                warn!("pciback: cannot watch {RELEASE_DOMAIN} ({error}); dead domains are noticed when the toolstack cleans up");
+                None
+            }
+        };
+        info!("pciback: serving {BACKEND_DIR}");
+        // Device directories found by listings, to start.
+        let found: RefCell<Vec<FrontendKey>> = RefCell::new(Vec::new());
+        let mut children: Vec<Child<'_>> = Vec::new();
+        loop {
+            let wake = {
+                let mut changed = pin!(devices.next());
+                let mut died = pin!(released.as_mut().map(Watch::next));
+                poll_fn(|cx| {
+                    loop {
+                        let new: Vec<FrontendKey> = found.borrow_mut().drain(..).collect();
+                        children.extend(new.into_iter().filter_map(|key| self.adopt(key)));
+                        children.retain_mut(|child| child.as_mut().poll(cx).is_pending());
+                        if found.borrow().is_empty() {
+                            break;
+                        }
+                    }
+                    if let Poll::Ready(path) = changed.as_mut().poll(cx) {
+                        return Poll::Ready(Some(path));
+                    }
+                    match died.as_mut().as_pin_mut().map(|died| died.poll(cx)) {
+                        Some(Poll::Ready(_)) => Poll::Ready(None),
+                        _ => Poll::Pending,
+                    }
+                })
+                .await
+            };
+            match wake {
+                Some(path) => match FrontendKey::from_path(&path) {
+                    Some(key) => children.extend(self.adopt(key)),
+                    None => children.push(Box::pin(self.list(&found))),
+                },
+                None => {
+                    for entry in self.frontends.borrow_mut().values_mut() {
+                        entry.recheck = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Lists every device directory into `found` (at start, and when a
+    /// whole frontend directory changed).
+    async fn list(&self, found: &RefCell<Vec<FrontendKey>>) {
+        let domains = match store::directory(&self.store, BACKEND_DIR).await {
+            Ok(domains) => domains,
+            Err(error) => {
+                warn!("pciback: listing {BACKEND_DIR}: {error}");
+                return;
+            }
+        };
+        for domain in domains {
+            let dir = alloc::format!("{BACKEND_DIR}/{domain}");
+            let devices = match store::directory(&self.store, &dir).await {
+                Ok(devices) => devices,
+                Err(error) => {
+                    warn!("pciback: listing {dir}: {error}");
+                    continue;
+                }
+            };
+            found.borrow_mut().extend(
+                devices
+                    .iter()
+                    .filter_map(|devid| FrontendKey::from_path(&alloc::format!("{dir}/{devid}"))),
+            );
+        }
+    }
+
+    /// A new frontend's future, unless `key` is being served already.
+    fn adopt(&self, key: FrontendKey) -> Option<Child<'_>> {
+        let mut frontends = self.frontends.borrow_mut();
+        if frontends.contains_key(&key) {
+            return None;
+        }
+        frontends.insert(
+            key,
+            Entry {
+                status: FrontendStatus {
+                    key,
+                    state: XenbusState::Initialising,
+                    devices: 0,
+                    ops: 0,
+                    failed_ops: 0,
+                    spurious_events: 0,
+                    error: None,
+                },
+                recheck: false,
+            },
+        );
+        Some(Box::pin(async move {
+            frontend::serve_frontend(self, key).await;
+            self.frontends.borrow_mut().remove(&key);
+        }))
+    }
+
+    /// Changes the status of `key`.
+    fn update(&self, key: FrontendKey, change: impl FnOnce(&mut FrontendStatus)) {
+        if let Some(entry) = self.frontends.borrow_mut().get_mut(&key) {
+            change(&mut entry.status);
+        }
+    }
+
+    /// Whether `@releaseDomain` fired since `key` last asked.
+    fn take_recheck(&self, key: FrontendKey) -> bool {
+        self.frontends
+            .borrow_mut()
+            .get_mut(&key)
+            .is_some_and(|entry| core::mem::take(&mut entry.recheck))
+    }
+
+    /// Takes the device at `address` from the pool.
+    fn take(&self, address: Address) -> Option<Device> {
+        let mut pool = self.pool.borrow_mut();
+        let index = pool.iter().position(|device| device.address() == address)?;
+        (index < pool.len()).then(|| pool.swap_remove(index))
+    }
+
+    /// Puts a released device back in the pool.
+    fn give_back(&self, device: Device) {
+        self.pool.borrow_mut().push(device);
+    }
+}
+
+/// Lets the other ready tasks run before continuing.
+fn yield_now() -> impl Future<Output = ()> {
+    let mut yielded = false;
+    poll_fn(move |cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+}

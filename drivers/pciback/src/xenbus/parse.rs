@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! XenStore values in the formats Linux's pciback and pcifront write them.
+//!
+//! Linux reads them with `sscanf`; these parsers accept what the writers
+//! produce (`%d`, `%u`, `%x:%x:%x.%x`, `%x:%x`) and refuse anything else,
+//! including what `sscanf` would let through (leading blanks, signs on
+//! unsigned numbers, `0x` prefixes, trailing garbage): the backend directory
+//! is the toolstack's and the frontend directory the guest's, and neither
+//! has a reason to write those. Nothing here panics on any input.
+
+use core::fmt;
+
+use pci::Address;
+
+use super::MAX_DEVICES;
+use crate::{RootBus, VirtualAddress};
+
+/// Digits of a `u32` in decimal.
+const MAX_DECIMAL_DIGITS: usize = 10;
+/// Digits of a `u32` in hexadecimal.
+const MAX_HEX_DIGITS: usize = 8;
+
+/// An unsigned decimal (`%u`): one to ten ASCII digits, fitting in a `u32`.
+pub(crate) fn unsigned(value: &[u8]) -> Option<u32> {
+    if value.is_empty() || value.len() > MAX_DECIMAL_DIGITS {
+        return None;
+    }
+    value.iter().try_fold(0u32, |total, &byte| {
+        let digit = char::from(byte).to_digit(10)?;
+        total.checked_mul(10)?.checked_add(digit)
+    })
+}
+
+/// A signed decimal (`%d`): an optional `-`, then what [`unsigned`] takes,
+/// fitting in an `i32`.
+pub(crate) fn signed(value: &[u8]) -> Option<i32> {
+    match value.split_first() {
+        Some((b'-', digits)) => {
+            let magnitude = i64::from(unsigned(digits)?);
+            i32::try_from(magnitude.checked_neg()?).ok()
+        }
+        _ => i32::try_from(unsigned(value)?).ok(),
+    }
+}
+
+/// A count (`%d`) of devices or roots: 0 to [`MAX_DEVICES`].
+pub(crate) fn count(value: &[u8]) -> Option<u32> {
+    signed(value)
+        .and_then(|count| u32::try_from(count).ok())
+        .filter(|&count| count <= MAX_DEVICES)
+}
+
+/// A hexadecimal field (`%x`): one to eight hex digits.
+fn hex(value: &[u8]) -> Option<u32> {
+    if value.is_empty() || value.len() > MAX_HEX_DIGITS {
+        return None;
+    }
+    value.iter().try_fold(0u32, |total, &byte| {
+        let digit = char::from(byte).to_digit(16)?;
+        total.checked_mul(16)?.checked_add(digit)
+    })
+}
+
+/// Splits `value` at the first `separator`.
+fn split(value: &[u8], separator: u8) -> Option<(&[u8], &[u8])> {
+    let at = value.iter().position(|&byte| byte == separator)?;
+    Some((value.get(..at)?, value.get(at.checked_add(1)?..)?))
+}
+
+/// A function's address as `dev-N` and `vdev-N` write it
+/// (`%x:%x:%x.%x`): four hex fields, not yet checked against PCI's ranges,
+/// as Linux's `sscanf` hands them to the device lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Bdf {
+    /// Segment.
+    pub(crate) domain: u32,
+    /// Bus.
+    pub(crate) bus: u32,
+    /// Slot.
+    pub(crate) slot: u32,
+    /// Function.
+    pub(crate) function: u32,
+}
+
+impl Bdf {
+    /// Parses `ssss:bb:dd.f`.
+    pub(crate) fn parse(value: &[u8]) -> Option<Self> {
+        let (domain, rest) = split(value, b':')?;
+        let (bus, rest) = split(rest, b':')?;
+        let (slot, function) = split(rest, b'.')?;
+        Some(Self {
+            domain: hex(domain)?,
+            bus: hex(bus)?,
+            slot: hex(slot)?,
+            function: hex(function)?,
+        })
+    }
+
+    /// The address, if every field is in PCI's range.
+    pub(crate) fn address(self) -> Option<Address> {
+        Address::new(
+            u16::try_from(self.domain).ok()?,
+            u8::try_from(self.bus).ok()?,
+            u8::try_from(self.slot).ok()?,
+            u8::try_from(self.function).ok()?,
+        )
+    }
+
+    /// The guest address a `vdev-N` names, if in range.
+    pub(crate) fn guest(self) -> Option<VirtualAddress> {
+        self.address().map(VirtualAddress)
+    }
+}
+
+impl fmt::Display for Bdf {
+    /// As Linux prints it in "Couldn't locate PCI device (…)": `%04x:%02x:%02x.%d`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:04x}:{:02x}:{:02x}.{}",
+            self.domain, self.bus, self.slot, self.function
+        )
+    }
+}
+
+/// A root bus as `root-N` writes it (`%x:%x`), if in range.
+pub(crate) fn root(value: &[u8]) -> Option<RootBus> {
+    let (segment, bus) = split(value, b':')?;
+    Some(RootBus {
+        segment: u16::try_from(hex(segment)?).ok()?,
+        bus: u8::try_from(hex(bus)?).ok()?,
+    })
+}
+
+/// Whether libxl's `opts-N` (`msitranslate=0,power_mgmt=0,permissive=1,…`)
+/// asks for permissive mode. Anything unparseable asks for nothing.
+pub(crate) fn permissive_option(opts: &[u8]) -> bool {
+    opts.split(|&byte| byte == b',')
+        .filter_map(|option| split(option, b'='))
+        .any(|(key, value)| key == b"permissive" && unsigned(value).is_some_and(|v| v != 0))
+}
+
+/// A guest-supplied value for a log line or an `error` node: printable
+/// ASCII only, at most `limit` bytes, the rest marked.
+pub(crate) fn printable(value: &[u8], limit: usize) -> alloc::string::String {
+    let mut text: alloc::string::String = value
+        .iter()
+        .take(limit)
+        .map(|&byte| {
+            if byte.is_ascii_graphic() || byte == b' ' {
+                char::from(byte)
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if value.len() > limit {
+        text.push_str("...");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_as_printf_writes_them() {
+        assert_eq!(unsigned(b"0"), Some(0));
+        assert_eq!(unsigned(b"8"), Some(8));
+        assert_eq!(unsigned(b"4294967295"), Some(u32::MAX));
+        assert_eq!(signed(b"-2147483648"), Some(i32::MIN));
+        assert_eq!(signed(b"2147483647"), Some(i32::MAX));
+        assert_eq!(signed(b"-3"), Some(-3));
+        for junk in [
+            &b""[..],
+            b"4294967296",
+            b"99999999999",
+            b"-",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"1\0",
+            b"0x10",
+            b"abc",
+            b"\xff",
+        ] {
+            assert_eq!(unsigned(junk), None, "{junk:?}");
+        }
+        assert_eq!(signed(b"2147483648"), None);
+        assert_eq!(signed(b"-2147483649"), None);
+        assert_eq!(signed(b"--1"), None);
+    }
+
+    #[test]
+    fn bdfs_as_libxl_and_pciback_write_them() {
+        let bdf = Bdf::parse(b"0000:03:00.1").unwrap();
+        assert_eq!(
+            bdf,
+            Bdf {
+                domain: 0,
+                bus: 3,
+                slot: 0,
+                function: 1
+            }
+        );
+        assert_eq!(bdf.address(), Address::new(0, 3, 0, 1));
+        // vdev-N prints the function with two digits.
+        assert_eq!(
+            Bdf::parse(b"0000:00:1f.07").unwrap().guest(),
+            Address::new(0, 0, 0x1f, 7).map(VirtualAddress)
+        );
+        // Parsed but out of range: Linux's lookup fails, so must ours.
+        let wide = Bdf::parse(b"10000:00:20.8").unwrap();
+        assert_eq!(wide.address(), None);
+        assert_eq!(wide.to_string(), "10000:00:20.8");
+        for junk in [
+            &b""[..],
+            b"0000:03:00",
+            b"0000:03.00.0",
+            b"03:00.0",
+            b"0000:03:00.0.0",
+            b"0000:03:00.",
+            b"0000::00.0",
+            b"0000:0x3:00.0",
+            b"zz:00:00.0",
+            b"0000:03:00.0 ",
+            b"000000000:00:00.0",
+        ] {
+            assert_eq!(Bdf::parse(junk), None, "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn counts_are_bounded() {
+        assert_eq!(count(b"0"), Some(0));
+        assert_eq!(count(b"256"), Some(256));
+        assert_eq!(count(b"257"), None);
+        assert_eq!(count(b"-1"), None);
+        assert_eq!(count(b"2147483647"), None);
+        assert_eq!(count(b"one"), None);
+    }
+
+    #[test]
+    fn roots_and_options() {
+        assert_eq!(root(b"0000:00"), Some(RootBus { segment: 0, bus: 0 }));
+        assert_eq!(root(b"0001:ff"), Some(RootBus { segment: 1, bus: 0xff }));
+        assert_eq!(root(b"0000:100"), None);
+        assert_eq!(root(b"0000"), None);
+        assert!(permissive_option(
+            b"msitranslate=0,power_mgmt=0,permissive=1,rdm_policy=strict"
+        ));
+        assert!(!permissive_option(
+            b"msitranslate=1,power_mgmt=0,permissive=0,rdm_policy=strict"
+        ));
+        assert!(!permissive_option(b"permissive"));
+        assert!(!permissive_option(b"permissive=yes"));
+        assert!(!permissive_option(b""));
+    }
+
+    #[test]
+    fn guest_text_is_bounded_and_printable() {
+        assert_eq!(printable(b"7", 8), "7");
+        assert_eq!(printable(b"a\0b\xffc", 8), "a?b?c");
+        assert_eq!(printable(b"0123456789", 4), "0123...");
+    }
+}

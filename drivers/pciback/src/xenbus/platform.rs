@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The machine the backend runs on: the [`Platform`] trait.
+//!
+//! Everything the XenBus backend does that is not XenStore goes through
+//! here: physical configuration space, delays and interrupt mapping (the
+//! traits the op path already uses), giving a device to a guest and taking
+//! it back (IOMMU assignment, BAR and interrupt permissions), mapping the
+//! frontend's shared page and binding its event channel. The kernel
+//! implements it over its Xen services; host tests over `FakeXen`.
+
+use core::future::Future;
+
+use pci::ConfigAccess;
+use xen::Errno;
+use xen::abi::event_channel::EvtchnPort;
+use xen::abi::grant_table::GrantRef;
+use xen::abi::xen::DomId;
+use xen::grant::{GrantMapping, WindowMemory};
+use xen::hypercall::Hypercall;
+use xen::shared_page::SharedPage;
+
+use crate::{Delay, Device, InterruptControl};
+
+/// The machine, as the backend needs it.
+pub trait Platform {
+    /// Physical configuration space.
+    type Config: ConfigAccess + ?Sized;
+    /// Waits (resets, power changes).
+    type Delay: Delay + ?Sized;
+    /// Interrupt mapping for one frontend.
+    type Interrupts: InterruptControl;
+    /// A frontend's page, mapped; unmapped when dropped.
+    type Mapping<'a>: SharedMapping
+    where
+        Self: 'a;
+    /// An event channel bound to a frontend's port; closed when dropped.
+    type Port<'a>: EventPort
+    where
+        Self: 'a;
+
+    /// Physical configuration space.
+    fn config(&self) -> &Self::Config;
+
+    /// The delay source.
+    fn delay(&self) -> &Self::Delay;
+
+    /// Interrupt mapping into `frontend` (`PHYSDEVOP_map_pirq` and friends
+    /// with `domid = frontend`).
+    fn interrupts(&self, frontend: DomId) -> Self::Interrupts;
+
+    /// Gives `device` to `frontend` before the guest sees it: IOMMU
+    /// assignment, access to its BARs and its INTx interrupt
+    /// (`XEN_DOMCTL_assign_device`, `XEN_DOMCTL_iomem_permission`,
+    /// `PHYSDEVOP_map_pirq` of its GSI), as libxl's `pci_add_dm_done` does
+    /// for a dom0 backend. A failure refuses the device.
+    fn assign(&self, frontend: DomId, device: &Device) -> Result<(), Errno>;
+
+    /// Takes back what [`Platform::assign`] gave, before the device is
+    /// reset: revoke the permissions, deassign it to quarantine.
+    fn deassign(&self, frontend: DomId, device: &Device);
+
+    /// Maps grant `gref` of `frontend` read-write
+    /// (`GNTTABOP_map_grant_ref`).
+    fn map_grant(&self, frontend: DomId, gref: GrantRef) -> Result<Self::Mapping<'_>, Errno>;
+
+    /// Binds `frontend`'s unbound `port` (`EVTCHNOP_bind_interdomain`).
+    fn bind_interdomain(
+        &self,
+        frontend: DomId,
+        port: EvtchnPort,
+    ) -> Result<Self::Port<'_>, Errno>;
+
+    /// Whether `domain` still exists (after `@releaseDomain` fired). When
+    /// the answer cannot be had, say yes: the frontend's XenStore nodes
+    /// will tell.
+    fn domain_exists(&self, domain: DomId) -> bool;
+}
+
+/// A mapped page shared with a frontend.
+pub trait SharedMapping {
+    /// The page.
+    fn page(&self) -> SharedPage<'_>;
+}
+
+impl<H: Hypercall + ?Sized, M: WindowMemory> SharedMapping for GrantMapping<'_, H, M> {
+    fn page(&self) -> SharedPage<'_> {
+        GrantMapping::page(self)
+    }
+}
+
+/// An event channel bound to a frontend.
+pub trait EventPort {
+    /// Signals the frontend (`EVTCHNOP_send`).
+    fn notify(&self) -> Result<(), Errno>;
+
+    /// Waits until the frontend has signalled since the last wait returned.
+    /// Dropping the future before it is ready must not lose the event.
+    fn wait(&self) -> impl Future<Output = ()>;
+}

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! XenStore as the backend needs it: the [`Store`] trait and the helpers
+//! Linux's xenbus client library gives its drivers.
+//!
+//! The kernel implements [`Store`] over its async XenStore connection;
+//! host tests over the simulated xenstored. The helpers are Linux's:
+//! [`read_state`] is `xenbus_read_driver_state` (missing or unreadable is
+//! Unknown), [`switch_state`] is `xenbus_switch_state` (a transaction that
+//! writes nothing if the node is gone), [`write_error`] is `xenbus_dev_fatal`
+//! (the reason in `error/<node>/error`; the caller then goes Closing).
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::future::Future;
+
+use log::warn;
+use xen::Errno;
+use xen::abi::io::xenbus::XenbusState;
+use xen::xenstore::{
+    Reply, Request, TransactionOutcome, TransactionRetry, TxId, XenstoreError,
+};
+
+/// A XenStore connection.
+///
+/// Paths not starting with `/` are relative to this domain's home
+/// (`/local/domain/<domid>`). Futures need not be `Send`.
+pub trait Store {
+    /// A registered watch.
+    type Watch: Watch;
+
+    /// Sends `request`, in transaction `tx`, and waits for the reply.
+    fn request(
+        &self,
+        tx: Option<TxId>,
+        request: Request<'_>,
+    ) -> impl Future<Output = Result<Reply, XenstoreError>>;
+
+    /// Registers a watch on `path` and everything below it. xenstored
+    /// fires it once at once, then at every change.
+    fn watch(&self, path: &str) -> impl Future<Output = Result<Self::Watch, XenstoreError>>;
+
+    /// Unregisters `watch` (`XS_UNWATCH`), so the same path can be watched
+    /// again later.
+    fn unwatch(&self, watch: Self::Watch) -> impl Future<Output = Result<(), XenstoreError>>;
+}
+
+/// The events of one watch.
+pub trait Watch {
+    /// The next path that changed at or under the watched path. Dropping
+    /// the future before it is ready must not lose an event.
+    fn next(&mut self) -> impl Future<Output = String>;
+}
+
+/// Most attempts at a transaction that keeps conflicting.
+const TRANSACTION_ATTEMPTS: u32 = 16;
+
+/// A value, or `None` if the node does not exist.
+pub(crate) async fn read<S: Store>(
+    store: &S,
+    path: &str,
+) -> Result<Option<Vec<u8>>, XenstoreError> {
+    read_in(store, None, path).await
+}
+
+async fn read_in<S: Store>(
+    store: &S,
+    tx: Option<TxId>,
+    path: &str,
+) -> Result<Option<Vec<u8>>, XenstoreError> {
+    match store.request(tx, Request::Read { path }).await {
+        Ok(Reply::Value(value)) => Ok(Some(value)),
+        Ok(_) => Err(XenstoreError::BadTransaction),
+        Err(XenstoreError::Remote(Errno::ENOENT)) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Writes a node, creating it and its parents.
+pub(crate) async fn write<S: Store>(
+    store: &S,
+    path: &str,
+    value: &[u8],
+) -> Result<(), XenstoreError> {
+    write_in(store, None, path, value).await
+}
+
+async fn write_in<S: Store>(
+    store: &S,
+    tx: Option<TxId>,
+    path: &str,
+    value: &[u8],
+) -> Result<(), XenstoreError> {
+    store
+        .request(tx, Request::Write { path, value })
+        .await
+        .map(drop)
+}
+
+/// A node's children; none if it does not exist.
+pub(crate) async fn directory<S: Store>(
+    store: &S,
+    path: &str,
+) -> Result<Vec<String>, XenstoreError> {
+    match store.request(None, Request::Directory { path }).await {
+        Ok(Reply::Entries(names)) => Ok(names),
+        Ok(_) => Err(XenstoreError::BadTransaction),
+        Err(XenstoreError::Remote(Errno::ENOENT)) => Ok(Vec::new()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Whether a node exists and can be listed (Linux's `xenbus_exists`).
+pub(crate) async fn exists<S: Store>(store: &S, path: &str) -> bool {
+    store
+        .request(None, Request::Directory { path })
+        .await
+        .is_ok()
+}
+
+/// The `state` under `dir` (Linux's `xenbus_read_driver_state`): Unknown
+/// when missing, unreadable or not a state.
+pub(crate) async fn read_state<S: Store>(store: &S, dir: &str) -> XenbusState {
+    match read(store, &format!("{dir}/state")).await {
+        Ok(Some(value)) => XenbusState::parse(&value).unwrap_or(XenbusState::Unknown),
+        _ => XenbusState::Unknown,
+    }
+}
+
+/// Writes `state` under `dir` in a transaction that first checks the node
+/// still exists (Linux's `xenbus_switch_state`: a device being removed is
+/// not brought back to life). Returns whether it was written.
+pub(crate) async fn switch_state<S: Store>(
+    store: &S,
+    dir: &str,
+    state: XenbusState,
+) -> Result<bool, XenstoreError> {
+    let path = format!("{dir}/state");
+    let mut retry = TransactionRetry::new(TRANSACTION_ATTEMPTS);
+    loop {
+        let tx = match store.request(None, Request::TransactionStart).await? {
+            Reply::Transaction(tx) => tx,
+            _ => return Err(XenstoreError::BadTransaction),
+        };
+        let attempt = match read_in(store, Some(tx), &path).await {
+            Ok(Some(_)) => write_in(store, Some(tx), &path, state.as_str().as_bytes())
+                .await
+                .map(|()| true),
+            Ok(None) => Ok(false),
+            Err(error) => Err(error),
+        };
+        let commit = matches!(attempt, Ok(true));
+        let ended = store
+            .request(Some(tx), Request::TransactionEnd { commit })
+            .await
+            .map(drop);
+        let result = match attempt {
+            Ok(true) => ended,
+            // Aborted on purpose: its end's result does not matter.
+            Ok(false) => return Ok(false),
+            Err(error) => Err(error),
+        };
+        match retry.classify(result) {
+            TransactionOutcome::Committed => return Ok(true),
+            TransactionOutcome::Retry => {}
+            TransactionOutcome::Failed(error) => return Err(error),
+        }
+    }
+}
+
+/// Why a device went to Closing: Linux's `xenbus_dev_fatal` arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Fatal {
+    /// The error, written as its positive number.
+    pub(crate) errno: Errno,
+    /// What failed.
+    pub(crate) message: String,
+}
+
+impl Fatal {
+    /// A reason.
+    pub(crate) fn new(errno: Errno, message: impl Into<String>) -> Self {
+        Self {
+            errno,
+            message: message.into(),
+        }
+    }
+
+    /// A XenStore failure while doing `what`: the errno xenstored gave, or
+    /// `EIO` if the connection itself failed.
+    pub(crate) fn store(error: XenstoreError, what: impl Into<String>) -> Self {
+        let errno = match error {
+            XenstoreError::Remote(errno) => errno,
+            _ => Errno::EIO,
+        };
+        Self::new(errno, what)
+    }
+
+    /// The `error` node's value: `"<errno> <message>"`.
+    pub(crate) fn text(&self) -> String {
+        format!("{} {}", self.errno.code(), self.message)
+    }
+}
+
+/// The first half of Linux's `xenbus_dev_fatal` for the device at `dir`:
+/// logs the reason and writes it to `error/<dir>/error` (relative to this
+/// domain). The caller then switches the device to Closing.
+pub(crate) async fn write_error<S: Store>(store: &S, dir: &str, reason: &Fatal) {
+    let text = reason.text();
+    warn!("{dir}: {text}");
+    let node = format!("error/{dir}/error");
+    if let Err(error) = write(store, &node, text.as_bytes()).await {
+        warn!("{dir}: failed to write error node ({error})");
+    }
+}
