@@ -30,11 +30,11 @@ use xen::abi::io::pciif::{XEN_PCI_OP_CONF_READ, XEN_PCI_OP_CONF_WRITE, XenPciOp}
 
 /// (op, offset, size, value) cycled through for `read`.
 const READS: [(u32, i32, i32, u32); 6] = [
-    (XEN_PCI_OP_CONF_READ, 0x00, 4, 0), // vendor and device: virtual
-    (XEN_PCI_OP_CONF_READ, 0x04, 2, 0), // command: hardware and cache
-    (XEN_PCI_OP_CONF_READ, 0x10, 4, 0), // BAR0: virtual
-    (XEN_PCI_OP_CONF_READ, 0x08, 4, 0), // class: no field
-    (XEN_PCI_OP_CONF_READ, 0x3C, 4, 0), // line (virtual), pin, min/max
+    (XEN_PCI_OP_CONF_READ, 0x00, 4, 0),  // vendor and device: virtual
+    (XEN_PCI_OP_CONF_READ, 0x04, 2, 0),  // command: hardware and cache
+    (XEN_PCI_OP_CONF_READ, 0x10, 4, 0),  // BAR0: virtual
+    (XEN_PCI_OP_CONF_READ, 0x08, 4, 0),  // class: no field
+    (XEN_PCI_OP_CONF_READ, 0x3C, 4, 0),  // line (virtual), pin, min/max
     (XEN_PCI_OP_CONF_READ, 0x100, 4, 0), // extended space: no field
 ];
 

@@ -4,6 +4,7 @@
 //! Each command sets up what it needs on a fresh Debian 12 machine (the Rust
 //! target, QEMU) or says exactly what is missing.
 
+mod bench;
 mod image;
 mod run;
 mod test;
@@ -22,6 +23,7 @@ usage: cargo xtask <command>
                            WORDS are added to the image's command line
   nested <a|b>             one scenario of the nested environment, with its checks
   test                     lint, host tests, QEMU boot tests, nested scenarios
+  bench                    instructions per config read and write on the op path
 ";
 
 fn main() -> ExitCode {
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
         Some("build") => image::build_command(&args[1..]),
         Some("run") => run::command(&args[1..]),
         Some("nested") => run::nested(&args[1..]),
+        Some("bench") => bench::command(&args[1..]),
         Some("test") => test::command(&args[1..]),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");

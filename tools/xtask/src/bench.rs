@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! `cargo xtask bench`: the cost of the backend's op path, in instructions.
+//!
+//! Instructions, not seconds: callgrind counts the same on a loaded 2-core
+//! machine as on an idle one. The op path runs on the host over the
+//! simulated bus (`drivers/pciback/examples/op_path.rs`); two runs of
+//! different lengths are subtracted so setup cost cancels out.
+
+use crate::image::{cargo, run, workspace};
+use std::path::PathBuf;
+use std::process::Command;
+use system_tests::host::{self, Tool};
+
+const VALGRIND: Tool = Tool {
+    program: "valgrind",
+    package: "valgrind",
+};
+const SHORT: u64 = 10_000;
+const LONG: u64 = 110_000;
+
+/// Prints instructions per `conf_read` and per `conf_write`.
+pub fn command(args: &[String]) -> Result<(), String> {
+    if !args.is_empty() {
+        return Err("bench takes no arguments".into());
+    }
+    host::ensure(&[VALGRIND])?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "pciback",
+        "--example",
+        "op_path",
+    ]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"));
+    let example = target.join("release/examples/op_path");
+    for mode in ["read", "write"] {
+        let short = instructions(&example, SHORT, mode)?;
+        let long = instructions(&example, LONG, mode)?;
+        let per_op = long.saturating_sub(short) / (LONG - SHORT);
+        println!(
+            "conf_{mode}: {per_op} instructions per op (callgrind, op path over the simulated bus)"
+        );
+    }
+    Ok(())
+}
+
+/// Instructions callgrind counts for `count` ops of `mode`.
+fn instructions(example: &PathBuf, count: u64, mode: &str) -> Result<u64, String> {
+    let out = std::env::temp_dir().join(format!("pciback-dd-callgrind.{mode}.{count}"));
+    let output = Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(example)
+        .args([&count.to_string(), mode])
+        .output()
+        .map_err(|e| format!("valgrind: {e}"))?;
+    let _ = std::fs::remove_file(&out);
+    let log = String::from_utf8_lossy(&output.stderr);
+    log.lines()
+        .find_map(|l| {
+            l.split_once("Collected :")
+                .map(|(_, n)| n.trim().parse().ok())
+        })
+        .flatten()
+        .ok_or_else(|| format!("no instruction count from callgrind:\n{log}"))
+}
