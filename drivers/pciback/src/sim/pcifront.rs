@@ -126,6 +126,15 @@ impl SimPcifront {
         self.devices.borrow().iter().copied().collect()
     }
 
+    /// The shared page, as the guest sees it (for tests that play a
+    /// hostile guest).
+    pub fn shared_page(&self) -> Option<Arc<PageFrame>> {
+        self.shared
+            .borrow()
+            .as_ref()
+            .map(|shared| Arc::clone(&shared.page))
+    }
+
     /// The grant reference and event channel it published.
     pub fn published(&self) -> Option<(GrantRef, EvtchnPort)> {
         self.shared

@@ -128,6 +128,11 @@ impl Toolstack {
             .xenstored(|store| report(store.write(path, value.as_bytes())));
     }
 
+    /// Removes `path` as dom0.
+    pub fn remove(&self, path: &str) {
+        self.world.xenstored(|store| report(store.rm(path)));
+    }
+
     /// Gives `devices` to `guest`: the frontend and backend directories, as
     /// a guest created with `pci=[...]` gets them, before it runs.
     pub fn attach(&self, guest: DomId, devices: &[PciDevice]) {
@@ -161,17 +166,24 @@ impl Toolstack {
         });
     }
 
-    /// Hot-plugs `device` into running `guest` (`libxl_device_pci_add` for
-    /// a PV guest): the new `N`, then the backend's state Reconfiguring.
-    pub fn hotplug(&self, guest: DomId, device: PciDevice) {
+    /// Adds `device` to `guest`'s backend directory: the next `N`, then
+    /// `num_devs`, as libxl does for a guest still being built.
+    pub fn add(&self, guest: DomId, device: PciDevice) {
         let backend = self.backend_dir(guest);
         let count = self.device_count(guest);
         self.world.xenstored(|store| {
             write_device(store, &backend, count, &device);
             let total = count.saturating_add(1).to_string();
             report(store.write(&format!("{backend}/num_devs"), total.as_bytes()));
-            report(store.write(&format!("{backend}/state"), b"7"));
         });
+    }
+
+    /// Hot-plugs `device` into running `guest` (`libxl_device_pci_add` for
+    /// a PV guest): [`Toolstack::add`], then the backend's state
+    /// Reconfiguring.
+    pub fn hotplug(&self, guest: DomId, device: PciDevice) {
+        self.add(guest, device);
+        self.write(&format!("{}/state", self.backend_dir(guest)), "7");
     }
 
     /// Starts hot-unplugging device `index` of `guest`: `state-N` Closing,

@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The XenBus backend end to end: a toolstack, guests running pcifront, the backend.
+//!
+//! Everything runs over the simulated hypervisor and xenstored: the
+//! toolstack writes libxl's nodes with a driver domain's paths and
+//! permissions, each guest's [`SimPcifront`] behaves as Linux's
+//! `xen-pcifront.c`, and the backend is the crate's [`Backend`], as the
+//! kernel runs it. Expected values come from Linux's rules (`xenbus.c`,
+//! `vpci.c`, `passthrough.c`, `conf_space_header.c`, `pciback_ops.c`),
+//! each named where it is used.
+
+mod common;
+
+use std::rc::Rc;
+
+use common::{address, flr_endpoint, root_port};
+use pci::register::Command;
+use pci::sim::{ConfigWrite, SimBar, SimBus, SimDevice};
+use pci::{Address, Width};
+use pciback::sim::{
+    Assignment, FakeDelay, PciDevice, SimExecutor, SimPcifront, SimPlatform, SimStore, SimWorld,
+    Toolstack,
+};
+use pciback::xenbus::{Backend, FrontendStatus, Options};
+use pciback::{Device, DeviceOptions, TopologyKind, VirtualAddress};
+use xen::abi::domctl::pci_sbdf;
+use xen::abi::io::pciif::{
+    XEN_PCI_ERR_DEV_NOT_FOUND, XEN_PCI_ERR_INVALID_OFFSET, XEN_PCI_ERR_NOT_IMPLEMENTED,
+    XEN_PCI_OP_AER_DETECTED, XEN_PCI_OP_CONF_READ, XEN_PCI_OP_ENABLE_MSI, XEN_PCI_OP_ENABLE_MSIX,
+    XenPciOp,
+};
+use xen::abi::io::xenbus::XenbusState;
+use xen::abi::xen::DomId;
+use xen::hypercall::event_channel;
+use xen::xenstore::{Access, Permission};
+
+/// The driver domain.
+const BACKEND: DomId = 1;
+
+/// A PCIe endpoint with an FLR, a memory and an I/O BAR, and INTx.
+fn nic(vendor: u16, device: u16) -> SimDevice {
+    flr_endpoint(vendor, device)
+        .revision(2)
+        .subsystem(vendor, 0x0001)
+        .interrupt(1, 11)
+        .command(Command::from_bits_retain(FIRMWARE_COMMAND))
+        .bar(0, SimBar::memory32(0x4000).at(0xfe00_0000))
+        .bar(1, SimBar::io(0x20).at(0xc000))
+}
+
+/// The command register firmware left in [`nic`]: memory, bus master,
+/// INTx disabled.
+const FIRMWARE_COMMAND: u16 = 0x0406;
+
+/// The simulated machine: hypervisor, xenstored, toolstack, backend, guests.
+struct Machine {
+    world: SimWorld,
+    executor: SimExecutor,
+    toolstack: Toolstack,
+    backend: Rc<Backend<SimStore, SimPlatform>>,
+}
+
+impl Machine {
+    /// A machine with `devices`, every one taken by the backend, running.
+    fn new(devices: Vec<(Address, SimDevice)>, options: Options) -> Self {
+        let world = SimWorld::new();
+        world.add_domain(BACKEND);
+        let addresses: Vec<Address> = devices.iter().map(|(at, _)| *at).collect();
+        let bus = devices
+            .into_iter()
+            .fold(SimBus::new(), |bus, (at, device)| bus.device(at, device));
+        let topology = pci::enumerate(&bus, 0, 0..=7);
+        let delay = FakeDelay::new();
+        let pool = addresses
+            .iter()
+            .filter(|at| topology.get(**at).is_some_and(|f| f.header != pci::HeaderLayout::Bridge))
+            .map(|&at| {
+                Device::take(&bus, &topology, at, &DeviceOptions::default(), &[], &delay).unwrap()
+            })
+            .collect();
+        bus.clear_writes();
+        let platform = SimPlatform::new(&world, BACKEND, bus);
+        let backend = Rc::new(Backend::new(
+            world.store(BACKEND),
+            platform,
+            pool,
+            options,
+        ));
+        let toolstack = Toolstack::new(&world, BACKEND);
+        let mut executor = SimExecutor::new(&world);
+        let running = Rc::clone(&backend);
+        executor.spawn(async move { running.run().await });
+        executor.run_until_idle();
+        Self {
+            world,
+            executor,
+            toolstack,
+            backend,
+        }
+    }
+
+    /// Creates guest `domid` with `devices`, starts its pcifront and runs
+    /// until everything settles.
+    fn guest(&mut self, domid: DomId, devices: &[Address]) -> Rc<SimPcifront> {
+        let front = self.prepare(domid, devices);
+        self.start(&front);
+        self.settle();
+        front
+    }
+
+    /// Creates guest `domid` with `devices`; its pcifront does not run yet.
+    fn prepare(&mut self, domid: DomId, devices: &[Address]) -> Rc<SimPcifront> {
+        self.world.add_domain(domid);
+        let devices: Vec<PciDevice> = devices.iter().map(|&at| PciDevice::new(at)).collect();
+        self.toolstack.attach(domid, &devices);
+        SimPcifront::new(&self.world, domid)
+    }
+
+    /// Starts `front` (it runs when the machine does).
+    fn start(&mut self, front: &Rc<SimPcifront>) {
+        self.executor.spawn(Rc::clone(front).run());
+    }
+
+    fn settle(&mut self) {
+        self.executor.run_until_idle();
+    }
+
+    fn read(&mut self, front: &SimPcifront, at: VirtualAddress, offset: i32, size: i32) -> (i32, u32) {
+        self.executor.block_on(front.conf_read(at, offset, size))
+    }
+
+    fn write(
+        &mut self,
+        front: &SimPcifront,
+        at: VirtualAddress,
+        offset: i32,
+        size: i32,
+        value: u32,
+    ) -> i32 {
+        self.executor
+            .block_on(front.conf_write(at, offset, size, value))
+    }
+
+    fn op(&mut self, front: &SimPcifront, op: XenPciOp) -> XenPciOp {
+        self.executor.block_on(front.op(op))
+    }
+
+    fn platform(&self) -> &SimPlatform {
+        self.backend.platform()
+    }
+
+    fn status(&self, domid: DomId) -> Option<FrontendStatus> {
+        self.backend
+            .frontends()
+            .into_iter()
+            .find(|status| status.key.domid == domid)
+    }
+
+    /// Whether the function at `at` got a Function Level Reset since the
+    /// writes were last cleared (DevCtl bit 15 set through the hardware).
+    fn was_reset(&self, at: Address) -> bool {
+        self.platform()
+            .bus()
+            .writes()
+            .iter()
+            .any(|write| {
+                write.address == at
+                    && write.width == Width::Word
+                    && write.offset > 0x40
+                    && write.value & 0x8000 != 0
+            })
+    }
+}
+
+/// The guest address `0000:00:dd.f`.
+fn guest_at(device: u8, function: u8) -> VirtualAddress {
+    VirtualAddress(address(0, device, function))
+}
+
+fn vpci() -> Options {
+    Options::default()
+}
+
+fn passthrough() -> Options {
+    Options {
+        topology: TopologyKind::Passthrough,
+        ..Options::default()
+    }
+}
+
+const NIC_A: Address = match Address::new(0, 0, 3, 0) {
+    Some(at) => at,
+    None => unreachable!(),
+};
+const NIC_B: Address = match Address::new(0, 0, 5, 0) {
+    Some(at) => at,
+    None => unreachable!(),
+};
+
+#[test]
+fn a_guest_connects_as_linux_pciback_connects_it() {
+    let mut machine = Machine::new(
+        vec![(NIC_A, nic(0x8086, 0x10d3)), (NIC_B, nic(0x8086, 0x1533))],
+        vpci(),
+    );
+    let front = machine.guest(2, &[NIC_A, NIC_B]);
+    let ts = &machine.toolstack;
+    assert_eq!(ts.backend_state(2), Some(XenbusState::Connected));
+    assert_eq!(front.state(), XenbusState::Connected);
+    // vpci.c: lowest free slot, function as is; vdev-N with %02x function.
+    assert_eq!(ts.backend_key(2, "vdev-0").as_deref(), Some("0000:00:00.00"));
+    assert_eq!(ts.backend_key(2, "vdev-1").as_deref(), Some("0000:00:01.00"));
+    // setup_backend: state-N = Initialised for each exported device.
+    assert_eq!(ts.backend_key(2, "state-0").as_deref(), Some("3"));
+    assert_eq!(ts.backend_key(2, "state-1").as_deref(), Some("3"));
+    // vpci publishes the one virtual root.
+    assert_eq!(ts.backend_key(2, "root_num").as_deref(), Some("1"));
+    assert_eq!(ts.backend_key(2, "root-0").as_deref(), Some("0000:00"));
+    assert_eq!(ts.backend_error(2), None);
+    // pcifront scanned root 0000:00 and found both.
+    assert_eq!(front.devices(), [guest_at(0, 0), guest_at(1, 0)]);
+    // Nodes the backend wrote keep the directory's permissions: readable
+    // by the guest, owned by the driver domain.
+    let vdev = format!("{}/vdev-0", ts.backend_dir(2));
+    assert_eq!(
+        machine.world.xenstored(|store| store.get_perms(&vdev)),
+        Some(vec![
+            Permission::new(BACKEND, Access::None),
+            Permission::new(2, Access::Read)
+        ])
+    );
+    // The devices are the guest's in Xen's eyes, and no longer in the pool.
+    let xen = machine.world.xen();
+    let mut assigned = xen.assigned_devices(2);
+    assigned.sort_unstable();
+    assert_eq!(
+        assigned,
+        [pci_sbdf(0, 0, NIC_A.devfn()), pci_sbdf(0, 0, NIC_B.devfn())]
+    );
+    assert!(machine.backend.free_devices().is_empty());
+    // The shared page is mapped once, the grant the frontend published.
+    let (gref, _) = front.published().unwrap();
+    assert_eq!(xen.mapping_count(2, gref), 1);
+    let status = machine.status(2).unwrap();
+    assert_eq!((status.state, status.devices, &status.error), (XenbusState::Connected, 2, &None));
+    // pcifront read the ID of each of the 256 functions of its root: two
+    // answered, the others are not this guest's (dev_not_found).
+    assert_eq!((status.ops, status.failed_ops), (256, 254), "{status:?}");
+    // The devices answer through the page: vendor and device IDs.
+    assert_eq!(machine.read(&front, guest_at(0, 0), 0, 4), (0, 0x10d3_8086));
+    assert_eq!(machine.read(&front, guest_at(1, 0), 0, 4), (0, 0x1533_8086));
+}
+
+#[test]
+fn passthrough_shows_real_addresses_and_publishes_each_root() {
+    let behind = address(2, 0, 0);
+    let mut machine = Machine::new(
+        vec![
+            (NIC_A, nic(0x8086, 0x10d3)),
+            (address(0, 0x1c, 0), root_port(2)),
+            (behind, nic(0x10ec, 0x8168)),
+        ],
+        passthrough(),
+    );
+    let front = machine.guest(2, &[NIC_A, behind]);
+    let ts = &machine.toolstack;
+    assert_eq!(ts.backend_state(2), Some(XenbusState::Connected));
+    // passthrough.c: real addresses; each device's bus is a root.
+    assert_eq!(ts.backend_key(2, "vdev-0").as_deref(), Some("0000:00:03.00"));
+    assert_eq!(ts.backend_key(2, "vdev-1").as_deref(), Some("0000:02:00.00"));
+    assert_eq!(ts.backend_key(2, "root_num").as_deref(), Some("2"));
+    assert_eq!(ts.backend_key(2, "root-0").as_deref(), Some("0000:00"));
+    assert_eq!(ts.backend_key(2, "root-1").as_deref(), Some("0000:02"));
+    assert_eq!(
+        front.devices(),
+        [VirtualAddress(NIC_A), VirtualAddress(behind)]
+    );
+}
+
+/// The registers of [`nic`] pciback shows as its own (Linux's
+/// `conf_space_header.c`), with the rule; every other byte is the hardware's.
+const VIRTUAL_REGISTERS: &[(u16, Width, u32, &str)] = &[
+    (0x00, Width::Word, 0x1234, "header_common: vendor"),
+    (0x02, Width::Word, 0x5678, "header_common: device"),
+    (0x10, Width::Dword, 0xfe00_0000, "bar_init: start | flags (mem32)"),
+    (0x14, Width::Dword, 0x0000_c001, "bar_init: start | flags (I/O)"),
+    (0x18, Width::Dword, 0, "bar_init: no resource"),
+    (0x1C, Width::Dword, 0, "bar_init: no resource"),
+    (0x20, Width::Dword, 0, "bar_init: no resource"),
+    (0x24, Width::Dword, 0, "bar_init: no resource"),
+    (0x30, Width::Dword, 0, "rom: no resource"),
+    (0x3C, Width::Byte, 11, "interrupt_read: dev->irq (the line)"),
+];
+
+/// Linux's PCI_COMMAND_GUEST.
+const COMMAND_GUEST: u16 = 0x02BC;
+
+/// What a guest read of `width` at `offset` of [`nic`] at `at` must give.
+fn expected(bus: &SimBus, at: Address, offset: u16, width: Width) -> u32 {
+    let mut model: Vec<Option<u8>> = vec![None; 4096];
+    for &(register, register_width, value, _) in VIRTUAL_REGISTERS {
+        let bytes = value.to_le_bytes();
+        for index in 0..usize::from(register_width.bytes()) {
+            model[usize::from(register) + index] = Some(bytes[index]);
+        }
+    }
+    // command_read: (hardware & PCI_COMMAND_GUEST) | (cached & ~PCI_COMMAND_GUEST).
+    let hardware = bus.peek(at, 0x04, Width::Word).unwrap() as u16;
+    let command = (hardware & COMMAND_GUEST) | (FIRMWARE_COMMAND & !COMMAND_GUEST);
+    model[4] = Some(command.to_le_bytes()[0]);
+    model[5] = Some(command.to_le_bytes()[1]);
+    (0..width.bytes()).rev().fold(0, |value, index| {
+        let byte_at = offset + index;
+        let byte = model[usize::from(byte_at)]
+            .unwrap_or_else(|| bus.peek(at, byte_at, Width::Byte).unwrap() as u8);
+        (value << 8) | u32::from(byte)
+    })
+}
+
+#[test]
+fn every_byte_of_configuration_space_reads_through_the_shared_page() {
+    let mut machine = Machine::new(vec![(NIC_A, nic(0x1234, 0x5678))], vpci());
+    let front = machine.guest(2, &[NIC_A]);
+    let at = guest_at(0, 0);
+    machine.platform().bus().clear_writes();
+    for size in [1, 2, 4] {
+        for offset in (0..4096).step_by(size) {
+            let width = Width::from_bytes(size as u32).unwrap();
+            let want = expected(machine.platform().bus(), NIC_A, offset as u16, width);
+            assert_eq!(
+                machine.read(&front, at, offset as i32, size as i32),
+                (0, want),
+                "read {size} at {offset:#x}"
+            );
+        }
+    }
+    // valid_request: unaligned -> invalid_offset.
+    assert_eq!(machine.read(&front, at, 1, 2), (XEN_PCI_ERR_INVALID_OFFSET, 0));
+    // Reading never writes the hardware.
+    assert!(machine.platform().bus().writes().is_empty());
+}
+
+#[test]
+fn bar_sizing_as_linux_does_it_never_reaches_the_hardware() {
+    let mut machine = Machine::new(vec![(NIC_A, nic(0x1234, 0x5678))], vpci());
+    let front = machine.guest(2, &[NIC_A]);
+    let at = guest_at(0, 0);
+    machine.platform().bus().clear_writes();
+    // __pci_read_base: decoding off, then per BAR: save, write ones, read
+    // the size, restore; then decoding back.
+    let (_, command) = machine.read(&front, at, 0x04, 2);
+    assert_eq!(machine.write(&front, at, 0x04, 2, command & !0x3), 0);
+    // bar_init: len_val = -size | flags; empty BARs read 0.
+    let sizes = [
+        (0x10, 0xfe00_0000, 0xffff_c000),
+        (0x14, 0x0000_c001, 0xffff_ffe1),
+        (0x18, 0, 0),
+        (0x1C, 0, 0),
+        (0x20, 0, 0),
+        (0x24, 0, 0),
+    ];
+    for (offset, value, size) in sizes {
+        assert_eq!(machine.read(&front, at, offset, 4), (0, value));
+        assert_eq!(machine.write(&front, at, offset, 4, u32::MAX), 0);
+        assert_eq!(machine.read(&front, at, offset, 4), (0, size), "BAR at {offset:#x}");
+        assert_eq!(machine.write(&front, at, offset, 4, value), 0);
+        assert_eq!(machine.read(&front, at, offset, 4), (0, value));
+    }
+    assert_eq!(machine.write(&front, at, 0x04, 2, command), 0);
+    // The BARs were never written; the hardware still decodes where it did.
+    let bar_writes: Vec<ConfigWrite> = machine
+        .platform()
+        .bus()
+        .writes()
+        .into_iter()
+        .filter(|write| (0x10..0x28).contains(&write.offset))
+        .collect();
+    assert!(bar_writes.is_empty(), "{bar_writes:?}");
+    let bus = machine.platform().bus();
+    assert_eq!(bus.peek(NIC_A, 0x10, Width::Dword), Some(0xfe00_0000));
+    assert_eq!(bus.peek(NIC_A, 0x14, Width::Dword), Some(0x0000_c001));
+}
+
+/// A configuration read of the ID dword at a raw op address.
+fn read_id(domain: u32, bus: u32, devfn: u32) -> XenPciOp {
+    XenPciOp {
+        cmd: XEN_PCI_OP_CONF_READ,
+        domain,
+        bus,
+        devfn,
+        offset: 0,
+        size: 4,
+        ..XenPciOp::default()
+    }
+}
+
+#[test]
+fn two_guests_cannot_reach_each_others_devices_whatever_they_name() {
+    for options in [vpci(), passthrough()] {
+        let mut machine = Machine::new(
+            vec![(NIC_A, nic(0x1111, 0xaaaa)), (NIC_B, nic(0x2222, 0xbbbb))],
+            options,
+        );
+        let a = machine.guest(2, &[NIC_A]);
+        let b = machine.guest(3, &[NIC_B]);
+        let (at_a, at_b) = match options.topology {
+            TopologyKind::Vpci => (guest_at(0, 0), guest_at(0, 0)),
+            TopologyKind::Passthrough => (VirtualAddress(NIC_A), VirtualAddress(NIC_B)),
+        };
+        // Each scan of its roots found its own device and nothing else.
+        assert_eq!(a.devices(), [at_a]);
+        assert_eq!(b.devices(), [at_b]);
+        assert_eq!(machine.read(&a, at_a, 0, 4), (0, 0xaaaa_1111));
+        assert_eq!(machine.read(&b, at_b, 0, 4), (0, 0xbbbb_2222));
+        machine.platform().bus().clear_writes();
+        for (front, own) in [(&a, at_a), (&b, at_b)] {
+            // Every bus, the slots either device has in either layout, and
+            // addresses no PCI bus has.
+            let mut names: Vec<(u32, u32, u32)> = (0..=255)
+                .flat_map(|bus| [0, NIC_A.devfn(), NIC_B.devfn()].map(|devfn| (0, bus, u32::from(devfn))))
+                .collect();
+            names.extend([(1, 0, 0), (0xffff, 0, 0), (0x1_0000, 0, 0), (0, 0x100, 0), (0, 0, 0x100), (u32::MAX, u32::MAX, u32::MAX)]);
+            for (domain, bus, devfn) in names {
+                let answer = machine.op(front, read_id(domain, bus, devfn));
+                let mine = (domain, bus, devfn)
+                    == (u32::from(own.0.segment()), u32::from(own.0.bus()), u32::from(own.0.devfn()));
+                if mine {
+                    assert_eq!(answer.err, 0);
+                } else {
+                    // xen_pcibk_get_pci_dev: not this frontend's -> dev_not_found.
+                    assert_eq!(answer.err, XEN_PCI_ERR_DEV_NOT_FOUND, "{domain:x}:{bus:x}:{devfn:x}");
+                }
+            }
+            // Writes and interrupt ops to the other's real address.
+            let other = if own == at_a { NIC_B } else { NIC_A };
+            let named = |cmd| XenPciOp {
+                cmd,
+                bus: u32::from(other.bus()),
+                devfn: u32::from(other.devfn()),
+                offset: 4,
+                size: 2,
+                value: 0,
+                ..XenPciOp::default()
+            };
+            for cmd in [
+                xen::abi::io::pciif::XEN_PCI_OP_CONF_WRITE,
+                XEN_PCI_OP_ENABLE_MSI,
+                XEN_PCI_OP_ENABLE_MSIX,
+            ] {
+                assert_eq!(machine.op(front, named(cmd)).err, XEN_PCI_ERR_DEV_NOT_FOUND);
+            }
+        }
+        // Nothing either guest sent reached any device.
+        let writes = machine.platform().bus().writes();
+        assert!(writes.is_empty(), "{writes:?}");
+    }
+}
+
+#[test]
+fn devices_are_hot_plugged_and_unplugged_as_xen_pcibk_reconfigure_does() {
+    let mut machine = Machine::new(
+        vec![(NIC_A, nic(0x8086, 0x10d3)), (NIC_B, nic(0x8086, 0x1533))],
+        vpci(),
+    );
+    let front = machine.guest(2, &[NIC_A]);
+    let xen = machine.world.xen();
+    // libxl: new dev-1, num_devs 2, backend state Reconfiguring. pcifront
+    // answers Reconfiguring, pciback exports and goes Reconfigured,
+    // pcifront rescans and goes Connected, pciback Connected.
+    machine.toolstack.hotplug(2, PciDevice::new(NIC_B));
+    machine.settle();
+    let ts = &machine.toolstack;
+    assert_eq!(ts.backend_state(2), Some(XenbusState::Connected));
+    assert_eq!(front.state(), XenbusState::Connected);
+    assert_eq!(ts.backend_key(2, "vdev-1").as_deref(), Some("0000:00:01.00"));
+    assert_eq!(ts.backend_key(2, "state-1").as_deref(), Some("3"));
+    // publish_pci_root: the root is there already; not published twice.
+    assert_eq!(ts.backend_key(2, "root_num").as_deref(), Some("1"));
+    assert_eq!(front.devices(), [guest_at(0, 0), guest_at(1, 0)]);
+    assert_eq!(machine.read(&front, guest_at(1, 0), 0, 4), (0, 0x1533_8086));
+    assert!(xen.assigned_devices(2).contains(&pci_sbdf(0, 0, NIC_B.devfn())));
+
+    // Unplug: state-1 Closing, backend Reconfiguring. pcifront removes the
+    // device, pciback releases it (reset, back to the pool).
+    machine.platform().bus().clear_writes();
+    machine.toolstack.unplug(2, 1);
+    machine.settle();
+    let ts = &machine.toolstack;
+    assert_eq!(ts.backend_state(2), Some(XenbusState::Connected));
+    assert_eq!(front.state(), XenbusState::Connected);
+    assert_eq!(front.devices(), [guest_at(0, 0)]);
+    assert_eq!(machine.backend.free_devices(), [NIC_B]);
+    assert!(machine.was_reset(NIC_B));
+    assert!(!machine.was_reset(NIC_A));
+    assert_eq!(
+        machine.platform().assignments().last(),
+        Some(&Assignment::Deassigned {
+            frontend: 2,
+            device: NIC_B
+        })
+    );
+    assert_eq!(xen.assigned_devices(2), [pci_sbdf(0, 0, NIC_A.devfn())]);
+    assert_eq!(
+        machine.read(&front, guest_at(1, 0), 0, 4).0,
+        XEN_PCI_ERR_DEV_NOT_FOUND
+    );
+    // The toolstack tidies up; nothing changes for the backend.
+    machine.toolstack.forget(2, 1);
+    machine.settle();
+    assert_eq!(machine.toolstack.backend_key(2, "num_devs").as_deref(), Some("1"));
+    assert_eq!(machine.toolstack.backend_state(2), Some(XenbusState::Connected));
+    // And the device can come back, at the slot it left.
+    machine.toolstack.hotplug(2, PciDevice::new(NIC_B));
+    machine.settle();
+    assert_eq!(front.devices(), [guest_at(0, 0), guest_at(1, 0)]);
+    assert_eq!(machine.read(&front, guest_at(1, 0), 0, 4), (0, 0x1533_8086));
+}
+
+#[test]
+fn devices_added_before_the_guest_connects_are_exported_while_initialised() {
+    let mut machine = Machine::new(
+        vec![(NIC_A, nic(0x8086, 0x10d3)), (NIC_B, nic(0x8086, 0x1533))],
+        vpci(),
+    );
+    let front = machine.prepare(2, &[NIC_A]);
+    machine.settle();
+    // The backend exported dev-0 and waits for the frontend.
+    assert_eq!(machine.toolstack.backend_state(2), Some(XenbusState::Initialised));
+    machine.toolstack.add(2, PciDevice::new(NIC_B));
+    machine.settle();
+    // be_watch in Initialised: xen_pcibk_reconfigure without a state change.
+    let ts = &machine.toolstack;
+    assert_eq!(ts.backend_state(2), Some(XenbusState::Initialised));
+    assert_eq!(ts.backend_key(2, "vdev-1").as_deref(), Some("0000:00:01.00"));
+    assert_eq!(ts.backend_key(2, "state-1").as_deref(), Some("3"));
+    machine.start(&front);
+    machine.settle();
+    assert_eq!(machine.toolstack.backend_state(2), Some(XenbusState::Connected));
+    assert_eq!(front.devices(), [guest_at(0, 0), guest_at(1, 0)]);
+}
+
+#[test]
+fn a_guest_destroyed_in_the_middle_of_an_op_takes_nothing_with_it() {
+    let mut machine = Machine::new(
+        vec![(NIC_A, nic(0x8086, 0x10d3)), (NIC_B, nic(0x8086, 0x1533))],
+        vpci(),
+    );
+    let doomed = machine.guest(2, &[NIC_A]);
+    let other = machine.guest(3, &[NIC_B]);
+    let xen = machine.world.xen();
+    machine.platform().bus().clear_writes();
+    // The guest posts an op and is destroyed before the backend runs.
+    assert!(doomed.post(&read_id(0, 0, 0)));
+    machine.toolstack.destroy(2);
+    machine.settle();
+    assert!(machine.status(2).is_none());
+    assert_eq!(machine.backend.free_devices(), [NIC_A]);
+    assert!(machine.was_reset(NIC_A));
+    assert!(machine.platform().assignments().contains(&Assignment::Deassigned {
+        frontend: 2,
+        device: NIC_A
+    }));
+    // Its page is unmapped and its channel closed: only guest 3's remain.
+    assert_eq!(xen.mapped_frames(BACKEND).len(), 1);
+    assert_eq!(machine.platform().free_grant_frames(), 63);
+    // The other guest noticed nothing.
+    assert_eq!(machine.toolstack.backend_state(3), Some(XenbusState::Connected));
+    assert_eq!(machine.read(&other, guest_at(0, 0), 0, 4), (0, 0x1533_8086));
+    // A new guest gets the device.
+    let reborn = machine.guest(4, &[NIC_A]);
+    assert_eq!(machine.read(&reborn, guest_at(0, 0), 0, 4), (0, 0x10d3_8086));
+}
+
+#[test]
+fn a_guest_that_dies_without_the_toolstack_cleaning_up_is_noticed() {
+    let mut machine = Machine::new(vec![(NIC_A, nic(0x8086, 0x10d3))], vpci());
+    let _front = machine.guest(2, &[NIC_A]);
+    machine.platform().bus().clear_writes();
+    // Xen destroys the domain; its XenStore nodes stay: @releaseDomain is
+    // the only sign.
+    machine.world.remove_domain(2);
+    machine.settle();
+    assert!(machine.status(2).is_none());
+    assert_eq!(machine.backend.free_devices(), [NIC_A]);
+    assert!(machine.was_reset(NIC_A));
+    assert_eq!(machine.platform().free_grant_frames(), 64);
+    // xenbus_dev_remove: Closed, since the node is still there.
+    assert_eq!(machine.toolstack.backend_state(2), Some(XenbusState::Closed));
+}
