@@ -73,19 +73,18 @@ impl Machine {
         let delay = FakeDelay::new();
         let pool = addresses
             .iter()
-            .filter(|at| topology.get(**at).is_some_and(|f| f.header != pci::HeaderLayout::Bridge))
+            .filter(|at| {
+                topology
+                    .get(**at)
+                    .is_some_and(|f| f.header != pci::HeaderLayout::Bridge)
+            })
             .map(|&at| {
                 Device::take(&bus, &topology, at, &DeviceOptions::default(), &[], &delay).unwrap()
             })
             .collect();
         bus.clear_writes();
         let platform = SimPlatform::new(&world, BACKEND, bus);
-        let backend = Rc::new(Backend::new(
-            world.store(BACKEND),
-            platform,
-            pool,
-            options,
-        ));
+        let backend = Rc::new(Backend::new(world.store(BACKEND), platform, pool, options));
         let toolstack = Toolstack::new(&world, BACKEND);
         let mut executor = SimExecutor::new(&world);
         let running = Rc::clone(&backend);
@@ -125,7 +124,13 @@ impl Machine {
         self.executor.run_until_idle();
     }
 
-    fn read(&mut self, front: &SimPcifront, at: VirtualAddress, offset: i32, size: i32) -> (i32, u32) {
+    fn read(
+        &mut self,
+        front: &SimPcifront,
+        at: VirtualAddress,
+        offset: i32,
+        size: i32,
+    ) -> (i32, u32) {
         self.executor.block_on(front.conf_read(at, offset, size))
     }
 
@@ -159,16 +164,12 @@ impl Machine {
     /// Whether the function at `at` got a Function Level Reset since the
     /// writes were last cleared (DevCtl bit 15 set through the hardware).
     fn was_reset(&self, at: Address) -> bool {
-        self.platform()
-            .bus()
-            .writes()
-            .iter()
-            .any(|write| {
-                write.address == at
-                    && write.width == Width::Word
-                    && write.offset > 0x40
-                    && write.value & 0x8000 != 0
-            })
+        self.platform().bus().writes().iter().any(|write| {
+            write.address == at
+                && write.width == Width::Word
+                && write.offset > 0x40
+                && write.value & 0x8000 != 0
+        })
     }
 }
 
@@ -208,8 +209,14 @@ fn a_guest_connects_as_linux_pciback_connects_it() {
     assert_eq!(ts.backend_state(2), Some(XenbusState::Connected));
     assert_eq!(front.state(), XenbusState::Connected);
     // vpci.c: lowest free slot, function as is; vdev-N with %02x function.
-    assert_eq!(ts.backend_key(2, "vdev-0").as_deref(), Some("0000:00:00.00"));
-    assert_eq!(ts.backend_key(2, "vdev-1").as_deref(), Some("0000:00:01.00"));
+    assert_eq!(
+        ts.backend_key(2, "vdev-0").as_deref(),
+        Some("0000:00:00.00")
+    );
+    assert_eq!(
+        ts.backend_key(2, "vdev-1").as_deref(),
+        Some("0000:00:01.00")
+    );
     // setup_backend: state-N = Initialised for each exported device.
     assert_eq!(ts.backend_key(2, "state-0").as_deref(), Some("3"));
     assert_eq!(ts.backend_key(2, "state-1").as_deref(), Some("3"));
@@ -242,7 +249,10 @@ fn a_guest_connects_as_linux_pciback_connects_it() {
     let (gref, _) = front.published().unwrap();
     assert_eq!(xen.mapping_count(2, gref), 1);
     let status = machine.status(2).unwrap();
-    assert_eq!((status.state, status.devices, &status.error), (XenbusState::Connected, 2, &None));
+    assert_eq!(
+        (status.state, status.devices, &status.error),
+        (XenbusState::Connected, 2, &None)
+    );
     // pcifront read the ID of each of the 256 functions of its root: two
     // answered, the others are not this guest's (dev_not_found).
     assert_eq!((status.ops, status.failed_ops), (256, 254), "{status:?}");
@@ -266,8 +276,14 @@ fn passthrough_shows_real_addresses_and_publishes_each_root() {
     let ts = &machine.toolstack;
     assert_eq!(ts.backend_state(2), Some(XenbusState::Connected));
     // passthrough.c: real addresses; each device's bus is a root.
-    assert_eq!(ts.backend_key(2, "vdev-0").as_deref(), Some("0000:00:03.00"));
-    assert_eq!(ts.backend_key(2, "vdev-1").as_deref(), Some("0000:02:00.00"));
+    assert_eq!(
+        ts.backend_key(2, "vdev-0").as_deref(),
+        Some("0000:00:03.00")
+    );
+    assert_eq!(
+        ts.backend_key(2, "vdev-1").as_deref(),
+        Some("0000:02:00.00")
+    );
     assert_eq!(ts.backend_key(2, "root_num").as_deref(), Some("2"));
     assert_eq!(ts.backend_key(2, "root-0").as_deref(), Some("0000:00"));
     assert_eq!(ts.backend_key(2, "root-1").as_deref(), Some("0000:02"));
@@ -282,8 +298,18 @@ fn passthrough_shows_real_addresses_and_publishes_each_root() {
 const VIRTUAL_REGISTERS: &[(u16, Width, u32, &str)] = &[
     (0x00, Width::Word, 0x1234, "header_common: vendor"),
     (0x02, Width::Word, 0x5678, "header_common: device"),
-    (0x10, Width::Dword, 0xfe00_0000, "bar_init: start | flags (mem32)"),
-    (0x14, Width::Dword, 0x0000_c001, "bar_init: start | flags (I/O)"),
+    (
+        0x10,
+        Width::Dword,
+        0xfe00_0000,
+        "bar_init: start | flags (mem32)",
+    ),
+    (
+        0x14,
+        Width::Dword,
+        0x0000_c001,
+        "bar_init: start | flags (I/O)",
+    ),
     (0x18, Width::Dword, 0, "bar_init: no resource"),
     (0x1C, Width::Dword, 0, "bar_init: no resource"),
     (0x20, Width::Dword, 0, "bar_init: no resource"),
@@ -323,19 +349,22 @@ fn every_byte_of_configuration_space_reads_through_the_shared_page() {
     let front = machine.guest(2, &[NIC_A]);
     let at = guest_at(0, 0);
     machine.platform().bus().clear_writes();
-    for size in [1, 2, 4] {
-        for offset in (0..4096).step_by(size) {
+    for size in [1_i32, 2, 4] {
+        for offset in (0..4096_i32).step_by(size as usize) {
             let width = Width::from_bytes(size as u32).unwrap();
             let want = expected(machine.platform().bus(), NIC_A, offset as u16, width);
             assert_eq!(
-                machine.read(&front, at, offset as i32, size as i32),
+                machine.read(&front, at, offset, size),
                 (0, want),
                 "read {size} at {offset:#x}"
             );
         }
     }
     // valid_request: unaligned -> invalid_offset.
-    assert_eq!(machine.read(&front, at, 1, 2), (XEN_PCI_ERR_INVALID_OFFSET, 0));
+    assert_eq!(
+        machine.read(&front, at, 1, 2),
+        (XEN_PCI_ERR_INVALID_OFFSET, 0)
+    );
     // Reading never writes the hardware.
     assert!(machine.platform().bus().writes().is_empty());
 }
@@ -362,7 +391,11 @@ fn bar_sizing_as_linux_does_it_never_reaches_the_hardware() {
     for (offset, value, size) in sizes {
         assert_eq!(machine.read(&front, at, offset, 4), (0, value));
         assert_eq!(machine.write(&front, at, offset, 4, u32::MAX), 0);
-        assert_eq!(machine.read(&front, at, offset, 4), (0, size), "BAR at {offset:#x}");
+        assert_eq!(
+            machine.read(&front, at, offset, 4),
+            (0, size),
+            "BAR at {offset:#x}"
+        );
         assert_eq!(machine.write(&front, at, offset, 4, value), 0);
         assert_eq!(machine.read(&front, at, offset, 4), (0, value));
     }
@@ -417,18 +450,34 @@ fn two_guests_cannot_reach_each_others_devices_whatever_they_name() {
             // Every bus, the slots either device has in either layout, and
             // addresses no PCI bus has.
             let mut names: Vec<(u32, u32, u32)> = (0..=255)
-                .flat_map(|bus| [0, NIC_A.devfn(), NIC_B.devfn()].map(|devfn| (0, bus, u32::from(devfn))))
+                .flat_map(|bus| {
+                    [0, NIC_A.devfn(), NIC_B.devfn()].map(|devfn| (0, bus, u32::from(devfn)))
+                })
                 .collect();
-            names.extend([(1, 0, 0), (0xffff, 0, 0), (0x1_0000, 0, 0), (0, 0x100, 0), (0, 0, 0x100), (u32::MAX, u32::MAX, u32::MAX)]);
+            names.extend([
+                (1, 0, 0),
+                (0xffff, 0, 0),
+                (0x1_0000, 0, 0),
+                (0, 0x100, 0),
+                (0, 0, 0x100),
+                (u32::MAX, u32::MAX, u32::MAX),
+            ]);
             for (domain, bus, devfn) in names {
                 let answer = machine.op(front, read_id(domain, bus, devfn));
                 let mine = (domain, bus, devfn)
-                    == (u32::from(own.0.segment()), u32::from(own.0.bus()), u32::from(own.0.devfn()));
+                    == (
+                        u32::from(own.0.segment()),
+                        u32::from(own.0.bus()),
+                        u32::from(own.0.devfn()),
+                    );
                 if mine {
                     assert_eq!(answer.err, 0);
                 } else {
                     // xen_pcibk_get_pci_dev: not this frontend's -> dev_not_found.
-                    assert_eq!(answer.err, XEN_PCI_ERR_DEV_NOT_FOUND, "{domain:x}:{bus:x}:{devfn:x}");
+                    assert_eq!(
+                        answer.err, XEN_PCI_ERR_DEV_NOT_FOUND,
+                        "{domain:x}:{bus:x}:{devfn:x}"
+                    );
                 }
             }
             // Writes and interrupt ops to the other's real address.
@@ -472,13 +521,19 @@ fn devices_are_hot_plugged_and_unplugged_as_xen_pcibk_reconfigure_does() {
     let ts = &machine.toolstack;
     assert_eq!(ts.backend_state(2), Some(XenbusState::Connected));
     assert_eq!(front.state(), XenbusState::Connected);
-    assert_eq!(ts.backend_key(2, "vdev-1").as_deref(), Some("0000:00:01.00"));
+    assert_eq!(
+        ts.backend_key(2, "vdev-1").as_deref(),
+        Some("0000:00:01.00")
+    );
     assert_eq!(ts.backend_key(2, "state-1").as_deref(), Some("3"));
     // publish_pci_root: the root is there already; not published twice.
     assert_eq!(ts.backend_key(2, "root_num").as_deref(), Some("1"));
     assert_eq!(front.devices(), [guest_at(0, 0), guest_at(1, 0)]);
     assert_eq!(machine.read(&front, guest_at(1, 0), 0, 4), (0, 0x1533_8086));
-    assert!(xen.assigned_devices(2).contains(&pci_sbdf(0, 0, NIC_B.devfn())));
+    assert!(
+        xen.assigned_devices(2)
+            .contains(&pci_sbdf(0, 0, NIC_B.devfn()))
+    );
 
     // Unplug: state-1 Closing, backend Reconfiguring. pcifront removes the
     // device, pciback releases it (reset, back to the pool).
@@ -507,8 +562,14 @@ fn devices_are_hot_plugged_and_unplugged_as_xen_pcibk_reconfigure_does() {
     // The toolstack tidies up; nothing changes for the backend.
     machine.toolstack.forget(2, 1);
     machine.settle();
-    assert_eq!(machine.toolstack.backend_key(2, "num_devs").as_deref(), Some("1"));
-    assert_eq!(machine.toolstack.backend_state(2), Some(XenbusState::Connected));
+    assert_eq!(
+        machine.toolstack.backend_key(2, "num_devs").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        machine.toolstack.backend_state(2),
+        Some(XenbusState::Connected)
+    );
     // And the device can come back, at the slot it left.
     machine.toolstack.hotplug(2, PciDevice::new(NIC_B));
     machine.settle();
@@ -525,17 +586,26 @@ fn devices_added_before_the_guest_connects_are_exported_while_initialised() {
     let front = machine.prepare(2, &[NIC_A]);
     machine.settle();
     // The backend exported dev-0 and waits for the frontend.
-    assert_eq!(machine.toolstack.backend_state(2), Some(XenbusState::Initialised));
+    assert_eq!(
+        machine.toolstack.backend_state(2),
+        Some(XenbusState::Initialised)
+    );
     machine.toolstack.add(2, PciDevice::new(NIC_B));
     machine.settle();
     // be_watch in Initialised: xen_pcibk_reconfigure without a state change.
     let ts = &machine.toolstack;
     assert_eq!(ts.backend_state(2), Some(XenbusState::Initialised));
-    assert_eq!(ts.backend_key(2, "vdev-1").as_deref(), Some("0000:00:01.00"));
+    assert_eq!(
+        ts.backend_key(2, "vdev-1").as_deref(),
+        Some("0000:00:01.00")
+    );
     assert_eq!(ts.backend_key(2, "state-1").as_deref(), Some("3"));
     machine.start(&front);
     machine.settle();
-    assert_eq!(machine.toolstack.backend_state(2), Some(XenbusState::Connected));
+    assert_eq!(
+        machine.toolstack.backend_state(2),
+        Some(XenbusState::Connected)
+    );
     assert_eq!(front.devices(), [guest_at(0, 0), guest_at(1, 0)]);
 }
 
@@ -556,19 +626,30 @@ fn a_guest_destroyed_in_the_middle_of_an_op_takes_nothing_with_it() {
     assert!(machine.status(2).is_none());
     assert_eq!(machine.backend.free_devices(), [NIC_A]);
     assert!(machine.was_reset(NIC_A));
-    assert!(machine.platform().assignments().contains(&Assignment::Deassigned {
-        frontend: 2,
-        device: NIC_A
-    }));
+    assert!(
+        machine
+            .platform()
+            .assignments()
+            .contains(&Assignment::Deassigned {
+                frontend: 2,
+                device: NIC_A
+            })
+    );
     // Its page is unmapped and its channel closed: only guest 3's remain.
     assert_eq!(xen.mapped_frames(BACKEND).len(), 1);
     assert_eq!(machine.platform().free_grant_frames(), 63);
     // The other guest noticed nothing.
-    assert_eq!(machine.toolstack.backend_state(3), Some(XenbusState::Connected));
+    assert_eq!(
+        machine.toolstack.backend_state(3),
+        Some(XenbusState::Connected)
+    );
     assert_eq!(machine.read(&other, guest_at(0, 0), 0, 4), (0, 0x1533_8086));
     // A new guest gets the device.
     let reborn = machine.guest(4, &[NIC_A]);
-    assert_eq!(machine.read(&reborn, guest_at(0, 0), 0, 4), (0, 0x10d3_8086));
+    assert_eq!(
+        machine.read(&reborn, guest_at(0, 0), 0, 4),
+        (0, 0x10d3_8086)
+    );
 }
 
 #[test]
@@ -585,5 +666,479 @@ fn a_guest_that_dies_without_the_toolstack_cleaning_up_is_noticed() {
     assert!(machine.was_reset(NIC_A));
     assert_eq!(machine.platform().free_grant_frames(), 64);
     // xenbus_dev_remove: Closed, since the node is still there.
-    assert_eq!(machine.toolstack.backend_state(2), Some(XenbusState::Closed));
+    assert_eq!(
+        machine.toolstack.backend_state(2),
+        Some(XenbusState::Closed)
+    );
+}
+
+/// What a test does to one guest's XenStore data.
+#[derive(Clone, Copy, Debug)]
+enum Garbage {
+    /// The toolstack writes this backend key.
+    Backend(&'static str, &'static str),
+    /// The toolstack leaves this backend key out.
+    Missing(&'static str),
+    /// The guest publishes this instead (`None`: not at all).
+    Frontend(&'static str, Option<&'static str>),
+}
+
+/// Slot `n` of bus 0: guest `n`'s device in [`garbage_fails_only_that_frontend_with_linux_reasons`].
+fn slot(n: u8) -> Address {
+    address(0, n, 0)
+}
+
+#[test]
+fn garbage_fails_only_that_frontend_with_linux_reasons() {
+    use Garbage::*;
+    // (guest, garbage, the error node: "<errno> <message>", Linux's text
+    // where Linux has one).
+    let cases: &[(DomId, Garbage, &str)] = &[
+        (
+            3,
+            Backend("dev-0", "zz:00.0"),
+            "22 Error parsing pci device configuration",
+        ),
+        (
+            4,
+            Backend("num_devs", "100000"),
+            "22 Error reading number of devices: 100000 is not 0 to 256",
+        ),
+        (
+            5,
+            Backend("num_devs", "lots"),
+            "22 Error reading number of devices",
+        ),
+        (
+            6,
+            Backend("num_devs", "-1"),
+            "22 Error reading number of devices: -1 is not 0 to 256",
+        ),
+        (7, Missing("dev-0"), "2 Error reading device configuration"),
+        (
+            8,
+            Backend("dev-0", "0000:00:1f.0"),
+            "22 Couldn't locate PCI device (0000:00:1f.0)! perhaps already in-use?",
+        ),
+        (
+            9,
+            Backend("dev-0", "0000:00:02.0"),
+            "22 Couldn't locate PCI device (0000:00:02.0)! perhaps already in-use?",
+        ),
+        (
+            10,
+            Backend("dev-0", "0000:00:20.0"),
+            "22 Couldn't locate PCI device (0000:00:20.0)! perhaps already in-use?",
+        ),
+        (
+            11,
+            Backend("frontend-id", "99"),
+            "22 frontend-id 99 does not match backend/pci/11/0",
+        ),
+        (
+            12,
+            Backend("frontend", "/local/domain/2/device/pci/0"),
+            "22 frontend /local/domain/2/device/pci/0 is not in domain 12",
+        ),
+        (
+            13,
+            Frontend("magic", Some("8")),
+            "14 version mismatch (8/7) with pcifront - halting xen-pciback",
+        ),
+        (
+            14,
+            Frontend("pci-op-ref", Some("abc")),
+            "22 Error reading configuration from frontend",
+        ),
+        (
+            15,
+            Frontend("event-channel", None),
+            "2 Error reading configuration from frontend",
+        ),
+        (
+            16,
+            Frontend("pci-op-ref", Some("4000")),
+            "2 Error mapping other domain page in ours.",
+        ),
+        (
+            17,
+            Frontend("event-channel", Some("4000")),
+            "22 Error binding event channel to IRQ",
+        ),
+        (
+            18,
+            Frontend(
+                "magic",
+                Some("7\u{1}\u{7f}ffffffffffffffffffffffffffffffffffff"),
+            ),
+            "14 version mismatch (7??fffffffffffffffffffffffffffff.../7) with pcifront - halting xen-pciback",
+        ),
+    ];
+    let devices = (2..=18)
+        .map(|n| (slot(n), nic(0x8086, 0x1000 + u16::from(n))))
+        .collect();
+    let mut machine = Machine::new(devices, vpci());
+    // The healthy guest, with the device guest 9 asks for.
+    let healthy = machine.prepare(2, &[slot(2)]);
+    machine.start(&healthy);
+    // Every other guest at once, each with its own garbage.
+    let mut fronts = Vec::new();
+    for &(guest, garbage, _) in cases {
+        let front = machine.prepare(guest, &[slot(guest as u8)]);
+        let backend = machine.toolstack.backend_dir(guest);
+        match garbage {
+            Backend(key, value) => machine.toolstack.write(&format!("{backend}/{key}"), value),
+            Missing(key) => machine.toolstack.remove(&format!("{backend}/{key}")),
+            Frontend(key, value) => front.publish_instead(key, value),
+        }
+        machine.start(&front);
+        fronts.push(front);
+    }
+    machine.settle();
+    for (&(guest, garbage, reason), front) in cases.iter().zip(&fronts) {
+        let ts = &machine.toolstack;
+        assert_eq!(
+            ts.backend_error(guest).as_deref(),
+            Some(reason),
+            "{garbage:?}"
+        );
+        // xenbus_dev_fatal moved it to Closing; pcifront answered Closed,
+        // and (for a frontend pciback follows) pciback went Closed too.
+        let state = ts.backend_state(guest).unwrap();
+        assert!(
+            matches!(state, XenbusState::Closing | XenbusState::Closed),
+            "{garbage:?}: {state}"
+        );
+        assert_eq!(front.state(), XenbusState::Closed, "{garbage:?}");
+        assert!(
+            machine
+                .status(guest)
+                .is_none_or(|status| status.state != XenbusState::Connected)
+        );
+    }
+    // The healthy guest connected and works.
+    assert_eq!(
+        machine.toolstack.backend_state(2),
+        Some(XenbusState::Connected)
+    );
+    assert_eq!(machine.toolstack.backend_error(2), None);
+    assert_eq!(machine.read(&healthy, guest_at(0, 0), 0, 2), (0, 0x8086));
+    // Only the healthy guest's page is mapped.
+    assert_eq!(machine.platform().free_grant_frames(), 63);
+    // Devices the bad guests never got are still in the pool; those that
+    // failed at attach stay theirs (online) until the toolstack removes them.
+    let mut free = machine.backend.free_devices();
+    free.sort_unstable();
+    assert_eq!(free, (3..=12).map(slot).collect::<Vec<_>>());
+    for &(guest, _, _) in cases {
+        machine.toolstack.destroy(guest);
+    }
+    machine.settle();
+    let mut free = machine.backend.free_devices();
+    free.sort_unstable();
+    assert_eq!(free, (3..=18).map(slot).collect::<Vec<_>>());
+    assert_eq!(machine.read(&healthy, guest_at(0, 0), 0, 2), (0, 0x8086));
+}
+
+#[test]
+fn hostile_ops_get_linux_errors_and_only_result_fields_change() {
+    let mut machine = Machine::new(vec![(NIC_A, nic(0x8086, 0x10d3))], vpci());
+    let front = machine.guest(2, &[NIC_A]);
+    let mut base = XenPciOp {
+        value: 0x5a5a_5a5a,
+        info: 0x1234_5678,
+        ..read_id(0, 0, 0)
+    };
+    for (index, entry) in base.msix_entries.iter_mut().enumerate() {
+        entry.entry = index as u16;
+        entry.vector = 0xa5a5;
+    }
+    let unchanged = base.value;
+    // (op, (err, value)): pciback_ops.c and conf_space.c.
+    let cases: Vec<(XenPciOp, (i32, u32))> = vec![
+        // Unknown command: not_implemented, value untouched.
+        (
+            XenPciOp {
+                cmd: 0xdead,
+                ..base
+            },
+            (XEN_PCI_ERR_NOT_IMPLEMENTED, unchanged),
+        ),
+        // AER numbers travel the other way.
+        (
+            XenPciOp {
+                cmd: XEN_PCI_OP_AER_DETECTED,
+                ..base
+            },
+            (XEN_PCI_ERR_NOT_IMPLEMENTED, unchanged),
+        ),
+        // valid_request: size 1, 2 or 4, aligned, inside 4 KiB.
+        (
+            XenPciOp { size: 3, ..base },
+            (XEN_PCI_ERR_INVALID_OFFSET, 0),
+        ),
+        (
+            XenPciOp { size: 0, ..base },
+            (XEN_PCI_ERR_INVALID_OFFSET, 0),
+        ),
+        (
+            XenPciOp { size: -4, ..base },
+            (XEN_PCI_ERR_INVALID_OFFSET, 0),
+        ),
+        (
+            XenPciOp { offset: -4, ..base },
+            (XEN_PCI_ERR_INVALID_OFFSET, 0),
+        ),
+        (
+            XenPciOp {
+                offset: 4096,
+                ..base
+            },
+            (XEN_PCI_ERR_INVALID_OFFSET, 0),
+        ),
+        (
+            XenPciOp {
+                offset: i32::MIN,
+                ..base
+            },
+            (XEN_PCI_ERR_INVALID_OFFSET, 0),
+        ),
+        (
+            XenPciOp { offset: 2, ..base },
+            (XEN_PCI_ERR_INVALID_OFFSET, 0),
+        ),
+        // Addresses that are not the guest's device: dev_not_found, value untouched.
+        (
+            XenPciOp { devfn: 8, ..base },
+            (XEN_PCI_ERR_DEV_NOT_FOUND, unchanged),
+        ),
+        (
+            XenPciOp {
+                devfn: 0x100,
+                ..base
+            },
+            (XEN_PCI_ERR_DEV_NOT_FOUND, unchanged),
+        ),
+        (
+            XenPciOp { bus: 0x100, ..base },
+            (XEN_PCI_ERR_DEV_NOT_FOUND, unchanged),
+        ),
+        (
+            XenPciOp {
+                domain: 0x1_0000,
+                ..base
+            },
+            (XEN_PCI_ERR_DEV_NOT_FOUND, unchanged),
+        ),
+        // No MSI capability: op_failed, value 0.
+        (
+            XenPciOp {
+                cmd: XEN_PCI_OP_ENABLE_MSI,
+                ..base
+            },
+            (xen::abi::io::pciif::XEN_PCI_ERR_OP_FAILED, 0),
+        ),
+        // More vectors than SH_INFO_MAX_VEC: -EINVAL, the count left as sent.
+        (
+            XenPciOp {
+                cmd: XEN_PCI_OP_ENABLE_MSIX,
+                value: 1000,
+                ..base
+            },
+            (-22, 1000),
+        ),
+        // A good read after all that.
+        (base, (0, 0x10d3_8086)),
+    ];
+    for (op, (err, value)) in cases {
+        let answer = machine.op(&front, op);
+        assert_eq!((answer.err, answer.value), (err, value), "{op:?}");
+        // Only the result fields changed.
+        assert_eq!(
+            XenPciOp {
+                err: op.err,
+                value: op.value,
+                ..answer
+            },
+            op
+        );
+    }
+    let status = machine.status(2).unwrap();
+    assert_eq!(status.state, XenbusState::Connected);
+    assert_eq!(status.error, None);
+}
+
+#[test]
+fn spurious_events_and_foreign_flag_bits_are_harmless() {
+    let mut machine = Machine::new(vec![(NIC_A, nic(0x8086, 0x10d3))], vpci());
+    let front = machine.guest(2, &[NIC_A]);
+    let xen = machine.world.xen();
+    let (_, port) = front.published().unwrap();
+    let guest = xen.domain(2);
+    let before = machine.status(2).unwrap();
+    // Events with no op posted: counted, never answered.
+    for _ in 0..3 {
+        event_channel::send(&guest, port).unwrap();
+        machine.settle();
+    }
+    let after = machine.status(2).unwrap();
+    assert_eq!(after.spurious_events, before.spurious_events + 3);
+    assert_eq!(after.ops, before.ops);
+    let shared = xen.shared_info(2).unwrap();
+    assert!(!xen::events::is_pending(&shared, port).unwrap());
+    // Every other flag bit set: the op is served and they are left alone.
+    let page = front.shared_page().unwrap();
+    let view = xen::shared_page::SharedPage::new(&page);
+    let flags = view.atomic_u32(xen::abi::io::pciif::FLAGS_OFFSET).unwrap();
+    flags.fetch_or(0xFFFF_FFF0, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(machine.read(&front, guest_at(0, 0), 0, 2), (0, 0x8086));
+    assert_eq!(
+        flags.load(std::sync::atomic::Ordering::SeqCst) & !0x7,
+        0xFFFF_FFF0
+    );
+    // A guest that posts and takes the op back before the backend runs.
+    assert!(front.post(&read_id(0, 0, 0)));
+    flags.fetch_and(!1, std::sync::atomic::Ordering::SeqCst);
+    machine.settle();
+    assert_eq!(machine.read(&front, guest_at(0, 0), 0, 2), (0, 0x8086));
+}
+
+#[test]
+fn a_guest_shutting_down_disconnects_and_its_devices_wait_for_the_toolstack() {
+    let mut machine = Machine::new(vec![(NIC_A, nic(0x8086, 0x10d3))], vpci());
+    let front = machine.guest(2, &[NIC_A]);
+    let xen = machine.world.xen();
+    let (gref, port) = front.published().unwrap();
+    // Closing -> pciback disconnects and closes -> the guest Closed ->
+    // pciback Closed; online is 1, so the device stays the guest's.
+    machine.executor.block_on(front.shutdown());
+    machine.settle();
+    assert_eq!(front.state(), XenbusState::Closed);
+    assert_eq!(
+        machine.toolstack.backend_state(2),
+        Some(XenbusState::Closed)
+    );
+    assert_eq!(xen.mapping_count(2, gref), 0);
+    assert_eq!(machine.platform().free_grant_frames(), 64);
+    // The guest's port is unbound again: the backend's end is closed.
+    let status = event_channel::status(&xen.domain(2), port).unwrap();
+    assert_eq!(status.status, xen::abi::event_channel::EVTCHNSTAT_UNBOUND);
+    assert!(machine.backend.free_devices().is_empty());
+    assert_eq!(machine.status(2).unwrap().state, XenbusState::Closed);
+    // Nobody answers any more: pcifront gives up after 2 s.
+    let asked = machine.world.now();
+    assert_eq!(
+        machine.read(&front, guest_at(0, 0), 0, 2).0,
+        XEN_PCI_ERR_DEV_NOT_FOUND
+    );
+    assert_eq!(
+        machine.world.now() - asked,
+        std::time::Duration::from_secs(2)
+    );
+    // The toolstack removes the device: released, reset, back in the pool.
+    machine.platform().bus().clear_writes();
+    machine.toolstack.destroy(2);
+    machine.settle();
+    assert_eq!(machine.backend.free_devices(), [NIC_A]);
+    assert!(machine.was_reset(NIC_A));
+    assert!(machine.status(2).is_none());
+}
+
+#[test]
+fn an_offline_guest_closing_releases_its_devices_at_once() {
+    let mut machine = Machine::new(vec![(NIC_A, nic(0x8086, 0x10d3))], vpci());
+    let front = machine.guest(2, &[NIC_A]);
+    let online = format!("{}/online", machine.toolstack.backend_dir(2));
+    machine.toolstack.write(&online, "0");
+    machine.executor.block_on(front.shutdown());
+    machine.settle();
+    // Closed and not online: unregistered.
+    assert_eq!(
+        machine.toolstack.backend_state(2),
+        Some(XenbusState::Closed)
+    );
+    assert_eq!(machine.backend.free_devices(), [NIC_A]);
+    assert!(machine.status(2).is_none());
+}
+
+#[test]
+fn many_guests_are_served_at_once() {
+    let devices = (2..=6)
+        .map(|n| (slot(n), nic(0x8086, 0x1000 + u16::from(n))))
+        .collect();
+    let mut machine = Machine::new(devices, vpci());
+    let fronts: Vec<_> = (2..=6)
+        .map(|guest| {
+            let front = machine.prepare(guest, &[slot(guest as u8)]);
+            machine.start(&front);
+            front
+        })
+        .collect();
+    machine.settle();
+    // Every guest reads its own device 100 times, all at once.
+    let results = Rc::new(std::cell::RefCell::new(Vec::new()));
+    for (front, guest) in fronts.iter().zip(2u16..) {
+        let (front, results) = (Rc::clone(front), Rc::clone(&results));
+        machine.executor.spawn(async move {
+            for _ in 0..100 {
+                let answer = front.conf_read(guest_at(0, 0), 0, 4).await;
+                results.borrow_mut().push((guest, answer));
+            }
+        });
+    }
+    machine.settle();
+    let results = results.borrow();
+    assert_eq!(results.len(), 500);
+    for &(guest, answer) in results.iter() {
+        assert_eq!(answer, (0, (u32::from(0x1000 + guest) << 16) | 0x8086));
+    }
+    // Served in turns: no guest finished before another started.
+    let first_done = |guest: u16| results.iter().rposition(|&(g, _)| g == guest).unwrap();
+    let first_seen = |guest: u16| results.iter().position(|&(g, _)| g == guest).unwrap();
+    for guest in 2..=6 {
+        for other in 2..=6 {
+            assert!(first_seen(other) < first_done(guest));
+        }
+    }
+    for guest in 2..=6 {
+        assert_eq!(machine.status(guest).unwrap().ops, 256 + 100);
+    }
+}
+
+#[test]
+fn opts_permissive_lets_writes_to_unhandled_registers_through() {
+    let mut machine = Machine::new(
+        vec![(NIC_A, nic(0x8086, 0x10d3)), (NIC_B, nic(0x8086, 0x1533))],
+        vpci(),
+    );
+    let strict = machine.guest(2, &[NIC_A]);
+    machine.world.add_domain(3);
+    machine.toolstack.attach(
+        3,
+        &[PciDevice {
+            address: NIC_B,
+            permissive: true,
+        }],
+    );
+    let permissive = SimPcifront::new(&machine.world, 3);
+    machine.start(&permissive);
+    machine.settle();
+    machine.platform().bus().clear_writes();
+    // PCIe Device Control has no field: written only in permissive mode.
+    for front in [&strict, &permissive] {
+        let (_, capability) = machine.read(front, guest_at(0, 0), 0x34, 1);
+        let device_control = capability as i32 + 8;
+        assert_eq!(
+            machine.write(front, guest_at(0, 0), device_control, 2, 0x0010),
+            0
+        );
+    }
+    let written: Vec<Address> = machine
+        .platform()
+        .bus()
+        .writes()
+        .iter()
+        .map(|write| write.address)
+        .collect();
+    assert_eq!(written, [NIC_B]);
 }

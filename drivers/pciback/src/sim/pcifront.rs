@@ -256,9 +256,7 @@ impl SimPcifront {
                 _ => {
                     return Err((
                         Errno::EIO,
-                        String::from(
-                            "Error writing configuration for backend (start transaction)",
-                        ),
+                        String::from("Error writing configuration for backend (start transaction)"),
                     ));
                 }
             };
@@ -336,7 +334,10 @@ impl SimPcifront {
     async fn roots(&self) -> Result<Vec<RootBus>, (Errno, String)> {
         let dir = self.backend_dir();
         let Some(count) = self.read(&format!("{dir}/root_num")).await else {
-            let text = format!("{} No PCI Roots found, trying 0000:00", Errno::ENOENT.code());
+            let text = format!(
+                "{} No PCI Roots found, trying 0000:00",
+                Errno::ENOENT.code()
+            );
             self.write(None, &format!("error/{}/error", self.dir), &text)
                 .await;
             return Ok(Vec::from([RootBus { segment: 0, bus: 0 }]));
@@ -423,10 +424,7 @@ impl SimPcifront {
                 continue;
             }
             let vdev = self.read(&format!("{dir}/vdev-{index}")).await;
-            let Some(at) = vdev
-                .as_deref()
-                .and_then(Bdf::parse)
-                .and_then(Bdf::guest) else {
+            let Some(at) = vdev.as_deref().and_then(Bdf::parse).and_then(Bdf::guest) else {
                 self.fatal(Errno::EINVAL, &format!("Error reading PCI device {index}"))
                     .await;
                 return;
@@ -456,8 +454,7 @@ impl SimPcifront {
             return false;
         };
         let page = SharedPage::new(&shared.page);
-        let (Ok(()), Ok(flags)) = (page.write(OP_OFFSET, op), page.atomic_u32(FLAGS_OFFSET))
-        else {
+        let (Ok(()), Ok(flags)) = (page.write(OP_OFFSET, op), page.atomic_u32(FLAGS_OFFSET)) else {
             return false;
         };
         // Release: the op is in the page before the bit is seen (wmb; set_bit).

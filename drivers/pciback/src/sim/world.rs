@@ -257,7 +257,11 @@ impl SimWorld {
     }
 
     /// The reply to `id`, once it is there.
-    fn reply(&self, domid: DomId, id: ReqId) -> impl Future<Output = Result<Reply, XenstoreError>> + use<> {
+    fn reply(
+        &self,
+        domid: DomId,
+        id: ReqId,
+    ) -> impl Future<Output = Result<Reply, XenstoreError>> + use<> {
         let world = self.clone();
         poll_fn(move |cx: &mut Context<'_>| {
             let mut inner = world.inner.borrow_mut();

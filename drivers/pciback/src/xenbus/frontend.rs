@@ -252,8 +252,9 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
                 Wake::Backend => Some(Event::BackendChanged),
                 Wake::Port => {
                     if self.serve_ops().await == 0 {
-                        self.backend
-                            .update(self.key, |status| status.spurious_events = status.spurious_events.saturating_add(1));
+                        self.backend.update(self.key, |status| {
+                            status.spurious_events = status.spurious_events.saturating_add(1)
+                        });
                     }
                     None
                 }
@@ -377,9 +378,13 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
 
     /// Writes a key of the backend directory; `what` names it in the reason.
     async fn write_own(&self, key: &str, value: &str, what: String) -> Result<(), Fatal> {
-        store::write(self.store(), &format!("{}/{key}", self.dir), value.as_bytes())
-            .await
-            .map_err(|error| Fatal::store(error, what))
+        store::write(
+            self.store(),
+            &format!("{}/{key}", self.dir),
+            value.as_bytes(),
+        )
+        .await
+        .map_err(|error| Fatal::store(error, what))
     }
 
     /// `num_devs`.
@@ -436,8 +441,7 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
     /// Linux's `xen_pcibk_export_device`: takes the device from the pool,
     /// gives it to the guest, writes `vdev-N`.
     async fn export(&mut self, bdf: Bdf, index: u32) -> Result<(), Fatal> {
-        let Some(mut device) = bdf.address().and_then(|address| self.backend.take(address))
-        else {
+        let Some(mut device) = bdf.address().and_then(|address| self.backend.take(address)) else {
             return Err(Fatal::new(
                 Errno::EINVAL,
                 format!("Couldn't locate PCI device ({bdf})! perhaps already in-use?"),

@@ -190,7 +190,9 @@ impl<S: Store, P: Platform> Backend<S, P> {
         let mut released = match self.store.watch(RELEASE_DOMAIN).await {
             Ok(watch) => Some(watch),
             Err(error) => {
-                warn!("pciback: cannot watch {RELEASE_DOMAIN} ({error}); dead domains are noticed when the toolstack cleans up");
+                warn!(
+                    "pciback: cannot watch {RELEASE_DOMAIN} ({error}); dead domains are noticed when the toolstack cleans up"
+                );
                 None
             }
         };

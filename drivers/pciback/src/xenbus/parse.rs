@@ -244,7 +244,13 @@ mod tests {
     #[test]
     fn roots_and_options() {
         assert_eq!(root(b"0000:00"), Some(RootBus { segment: 0, bus: 0 }));
-        assert_eq!(root(b"0001:ff"), Some(RootBus { segment: 1, bus: 0xff }));
+        assert_eq!(
+            root(b"0001:ff"),
+            Some(RootBus {
+                segment: 1,
+                bus: 0xff
+            })
+        );
         assert_eq!(root(b"0000:100"), None);
         assert_eq!(root(b"0000"), None);
         assert!(permissive_option(

@@ -64,11 +64,7 @@ pub trait Platform {
     fn map_grant(&self, frontend: DomId, gref: GrantRef) -> Result<Self::Mapping<'_>, Errno>;
 
     /// Binds `frontend`'s unbound `port` (`EVTCHNOP_bind_interdomain`).
-    fn bind_interdomain(
-        &self,
-        frontend: DomId,
-        port: EvtchnPort,
-    ) -> Result<Self::Port<'_>, Errno>;
+    fn bind_interdomain(&self, frontend: DomId, port: EvtchnPort) -> Result<Self::Port<'_>, Errno>;
 
     /// Whether `domain` still exists (after `@releaseDomain` fired). When
     /// the answer cannot be had, say yes: the frontend's XenStore nodes

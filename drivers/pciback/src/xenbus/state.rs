@@ -109,14 +109,11 @@ mod tests {
     ];
 
     fn events() -> impl Iterator<Item = Event> {
-        STATES
-            .into_iter()
-            .map(Event::FrontendChanged)
-            .chain([
-                Event::BackendChanged,
-                Event::FrontendGone,
-                Event::BackendGone,
-            ])
+        STATES.into_iter().map(Event::FrontendChanged).chain([
+            Event::BackendChanged,
+            Event::FrontendGone,
+            Event::BackendGone,
+        ])
     }
 
     #[test]
@@ -127,10 +124,7 @@ mod tests {
             [ExportAll, Switch(Initialised), CheckFrontend]
         );
         // The frontend is not ready yet: wait.
-        assert_eq!(
-            next(Initialised, Event::FrontendChanged(Initialising)),
-            []
-        );
+        assert_eq!(next(Initialised, Event::FrontendChanged(Initialising)), []);
         assert_eq!(
             next(Initialised, Event::FrontendChanged(Initialised)),
             [Attach, Switch(Connected)]

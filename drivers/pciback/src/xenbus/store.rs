@@ -17,9 +17,7 @@ use core::future::Future;
 use log::warn;
 use xen::Errno;
 use xen::abi::io::xenbus::XenbusState;
-use xen::xenstore::{
-    Reply, Request, TransactionOutcome, TransactionRetry, TxId, XenstoreError,
-};
+use xen::xenstore::{Reply, Request, TransactionOutcome, TransactionRetry, TxId, XenstoreError};
 
 /// A XenStore connection.
 ///
