@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The Xen PCI backend: what Linux's `xen-pciback` does, without Linux.
 //!
-//! Pure logic over the `pci` and `xen` seams; no `unsafe`. The XenBus state
-//! machine, the shared page and the event channel live above this crate;
-//! this crate is the part that does not care how an op arrived:
+//! Pure logic over the `pci` and `xen` seams; no `unsafe`. Two layers:
+//!
+//! The op path, which does not care how an op arrived:
 //!
 //! - [`Device`]: a function this domain owns. [`Device::take`] seizes it the
 //!   way Linux's `pcistub_init_device` does (virtual configuration space
@@ -17,31 +17,32 @@
 //! - [`GuestDevices::handle`]: one `xen_pci_op`, already copied out of the
 //!   shared page, in; the result fields ([`Reply`]) out.
 //!
-//! The machine is reached through three traits: [`pci::ConfigAccess`]
-//! (physical configuration space), [`InterruptControl`] (PIRQ mapping, which
-//! needs hypercalls) and [`Delay`] (the waits resets and power changes need).
+//! The XenBus backend ([`xenbus`]), which serves frontends with it: the
+//! `backend/pci` directory, each frontend's state machine, the shared page
+//! and event channel, the device pool.
+//!
+//! The machine is reached through traits: [`pci::ConfigAccess`] (physical
+//! configuration space), [`InterruptControl`] (PIRQ mapping, which needs
+//! hypercalls), [`Delay`] (the waits resets and power changes need), and
+//! for the backend [`xenbus::Store`] (XenStore) and [`xenbus::Platform`]
+//! (grants, event channels, device assignment).
 //!
 //! Where Linux's pciback is the reference, the guest sees what Linux would
 //! show it; each module names the Linux functions it follows, and lists
 //! the deliberate differences it makes.
 //!
-//! # How the layer above uses it
+//! # How the kernel uses it
 //!
 //! - At boot, for each function the hide list selects:
 //!   [`Device::take`] (enumeration's [`pci::Topology`], [`DeviceOptions`],
-//!   the [`Quirk`] table); keep the devices in a pool. A [`TakeError`] says
-//!   why a function is not taken (print it: it names the function).
-//! - Per frontend: [`GuestDevices::new`] with the `passthrough` and
-//!   `permissive` settings. For each `dev-N`: move the pool's device in
-//!   with [`GuestDevices::add`] and write the returned [`VirtualAddress`]
-//!   as `vdev-N`; then publish [`GuestDevices::roots`] as `root-N`.
-//! - Per op: copy `xen_pci_op` out of the shared page once, call
-//!   [`GuestDevices::handle`] with the frontend's [`InterruptControl`],
-//!   write back [`Reply::err`], [`Reply::value`] and the vectors of
-//!   [`Reply::msix_entries`], then clear `_XEN_PCIF_active`.
-//! - Hot-unplug (`state-N` = 5): parse `vdev-N`, [`GuestDevices::remove`],
-//!   then [`Device::release`] and back to the pool. Frontend gone:
-//!   [`GuestDevices::drain`], and release each.
+//!   the [`Quirk`] table). A [`TakeError`] says why a function is not taken
+//!   (print it: it names the function).
+//! - Under Xen: [`xenbus::Backend::new`] with the taken devices, the
+//!   kernel's [`xenbus::Store`] and [`xenbus::Platform`], and the
+//!   [`xenbus::Options`] from the command line; spawn
+//!   [`xenbus::Backend::run`] as one task. It serves every frontend.
+//! - The console reads [`xenbus::Backend::frontends`] (state, devices, op
+//!   counters, errors) and [`xenbus::Backend::free_devices`].
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![cfg_attr(

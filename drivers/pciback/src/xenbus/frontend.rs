@@ -646,7 +646,7 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
                 platform.config(),
                 &mut self.interrupts,
                 platform.delay(),
-                self.backend.options.op_budget,
+                self.backend.options.op_budget.max(1),
                 &mut || {
                     if let Err(errno) = connection.port.notify() {
                         warn!("notifying the frontend: {errno}");

@@ -36,6 +36,30 @@
 //!   ([`EventPort`]) and whether a domain exists.
 //! - The devices: [`crate::Device::take`] each function the hide list
 //!   selects, and hand them all to [`Backend::new`].
+//!
+//! ```ignore
+//! // The kernel, once XenStore and the grant window are up:
+//! let backend: &'static Backend<KernelStore, KernelPlatform> = Box::leak(Box::new(
+//!     Backend::new(KernelStore(services.xenstore), platform, taken, options),
+//! ));
+//! executor.spawn("pciback", backend.run());
+//! ```
+//!
+//! Notes for the implementations:
+//!
+//! - A watch is one registration: the backend may watch a path, unwatch it
+//!   and watch it again later (a guest with the same domid), and two
+//!   frontends could name the same path; give each registration its own
+//!   token, and make [`Store::unwatch`] send `XS_UNWATCH`.
+//! - `@releaseDomain` events reach an unprivileged domain only if dom0
+//!   lets it read the node (`xenstore-chmod @releaseDomain n0 r<domid>`);
+//!   without them a dead guest is noticed when the toolstack removes its
+//!   nodes.
+//! - [`EventPort::wait`] and [`Watch::next`] must not lose an event when
+//!   their future is dropped unfinished: the backend waits on several at
+//!   once and drops the others when one is ready.
+//! - Ops must be answered well within the 2 s pcifront waits; nothing here
+//!   blocks except [`crate::Delay`] during a reset.
 
 mod frontend;
 pub(crate) mod parse;
@@ -60,7 +84,6 @@ use xen::abi::xen::DomId;
 
 pub use frontend::MAX_DEVICES;
 pub use platform::{EventPort, Platform, SharedMapping};
-pub use server::Turn;
 pub use store::{Store, Watch};
 
 use crate::{Device, TopologyKind};
@@ -77,7 +100,8 @@ pub struct Options {
     pub topology: TopologyKind,
     /// Every device permissive (`xen-pciback.permissive`).
     pub permissive: bool,
-    /// Most ops one frontend gets answered before the others run.
+    /// Most ops one frontend gets answered before the others run (0 is
+    /// taken as 1).
     pub op_budget: u32,
 }
 

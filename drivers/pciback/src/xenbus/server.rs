@@ -37,14 +37,14 @@ const VECTORS_OFFSET: usize =
 
 /// What one turn of the op server did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Turn {
+pub(crate) struct Turn {
     /// Ops answered.
-    pub answered: u32,
+    pub(crate) answered: u32,
     /// Of those, answered with a non-zero `err`.
-    pub failed: u32,
+    pub(crate) failed: u32,
     /// The budget ran out with another op waiting: call again after
     /// letting the others run.
-    pub more: bool,
+    pub(crate) more: bool,
 }
 
 /// Where `msix_entries[index].vector` is in the page.
