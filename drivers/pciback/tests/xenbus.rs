@@ -245,8 +245,13 @@ fn a_guest_connects_as_linux_pciback_connects_it() {
         [pci_sbdf(0, 0, NIC_A.devfn()), pci_sbdf(0, 0, NIC_B.devfn())]
     );
     assert!(machine.backend.free_devices().is_empty());
-    // The shared page is mapped once, the grant the frontend published.
-    let (gref, _) = front.published().unwrap();
+    // pcifront_publish_info: the grant, the port and the magic.
+    let (gref, port) = front.published().unwrap();
+    assert_eq!(ts.frontend_key(2, "pci-op-ref"), Some(gref.to_string()));
+    assert_eq!(ts.frontend_key(2, "event-channel"), Some(port.to_string()));
+    assert_eq!(ts.frontend_key(2, "magic").as_deref(), Some("7"));
+    assert_eq!(ts.frontend_key(2, "state").as_deref(), Some("4"));
+    // The shared page is mapped once.
     assert_eq!(xen.mapping_count(2, gref), 1);
     let status = machine.status(2).unwrap();
     assert_eq!(

@@ -95,11 +95,6 @@ impl SimExecutor {
         waker.wake_by_ref();
     }
 
-    /// How many tasks have not finished.
-    pub fn live_tasks(&self) -> usize {
-        self.tasks.iter().flatten().count()
-    }
-
     fn waker(&self, id: Option<usize>) -> Arc<TaskWaker> {
         Arc::new(TaskWaker {
             id,

@@ -333,13 +333,6 @@ pub struct SimStore {
     domid: DomId,
 }
 
-impl SimStore {
-    /// The domain it speaks for.
-    pub fn domid(&self) -> DomId {
-        self.domid
-    }
-}
-
 /// A watch registered through a [`SimStore`].
 #[derive(Debug)]
 pub struct SimWatch {

@@ -640,6 +640,7 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
             let Some(connection) = &self.connection else {
                 return answered;
             };
+            let mut refused = None;
             let turn = server::serve(
                 connection.mapping.page(),
                 &mut self.devices,
@@ -649,10 +650,14 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
                 self.backend.options.op_budget.max(1),
                 &mut || {
                     if let Err(errno) = connection.port.notify() {
-                        warn!("notifying the frontend: {errno}");
+                        refused = Some(errno);
                     }
                 },
             );
+            // Once a turn, not once an op: the guest controls the count.
+            if let Some(errno) = refused {
+                warn!("{}: notifying the frontend: {errno}", self.dir);
+            }
             answered = answered.saturating_add(turn.answered);
             self.backend.update(self.key, |status| {
                 status.ops = status.ops.saturating_add(u64::from(turn.answered));

@@ -178,11 +178,6 @@ impl<S: Store, P: Platform> Backend<S, P> {
         }
     }
 
-    /// The XenStore connection.
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
     /// The platform.
     pub fn platform(&self) -> &P {
         &self.platform

@@ -211,3 +211,66 @@ pub(crate) async fn write_error<S: Store>(store: &S, dir: &str, reason: &Fatal) 
         warn!("{dir}: failed to write error node ({error})");
     }
 }
+
+#[cfg(all(test, feature = "sim"))]
+mod tests {
+    use xen::abi::io::xs_wire::XsdSockmsgType;
+
+    use super::*;
+    use crate::sim::{SimExecutor, SimWorld};
+
+    const DOMAIN: u16 = 1;
+    const DIR: &str = "/local/domain/1/backend/pci/2/0";
+
+    fn setup() -> (SimWorld, SimExecutor) {
+        let world = SimWorld::new();
+        world.add_domain(DOMAIN);
+        let executor = SimExecutor::new(&world);
+        (world, executor)
+    }
+
+    fn state(world: &SimWorld) -> Option<Vec<u8>> {
+        world.xenstored(|store| store.read(&format!("{DIR}/state")))
+    }
+
+    #[test]
+    fn switch_state_retries_a_conflicting_transaction() {
+        let (world, mut executor) = setup();
+        world.xenstored(|store| store.write(&format!("{DIR}/state"), b"4").unwrap());
+        world.xenstored(|store| {
+            store.fail_next(DOMAIN, XsdSockmsgType::TransactionEnd, Errno::EAGAIN);
+        });
+        let store = world.store(DOMAIN);
+        let switched = executor.block_on(switch_state(&store, DIR, XenbusState::Closing));
+        assert_eq!(switched, Ok(true));
+        assert_eq!(state(&world).as_deref(), Some(&b"5"[..]));
+    }
+
+    #[test]
+    fn switch_state_never_brings_a_removed_device_back() {
+        let (world, mut executor) = setup();
+        let store = world.store(DOMAIN);
+        let switched = executor.block_on(switch_state(&store, DIR, XenbusState::Closed));
+        assert_eq!(switched, Ok(false));
+        assert_eq!(state(&world), None);
+    }
+
+    #[test]
+    fn driver_state_is_unknown_unless_it_parses() {
+        let (world, mut executor) = setup();
+        let store = world.store(DOMAIN);
+        for (value, expected) in [
+            (&b"3"[..], XenbusState::Initialised),
+            (b"9", XenbusState::Unknown),
+            (b"x", XenbusState::Unknown),
+        ] {
+            world.xenstored(|xs| xs.write(&format!("{DIR}/state"), value).unwrap());
+            assert_eq!(executor.block_on(read_state(&store, DIR)), expected);
+        }
+        world.xenstored(|xs| xs.rm(DIR).unwrap());
+        assert_eq!(
+            executor.block_on(read_state(&store, DIR)),
+            XenbusState::Unknown
+        );
+    }
+}
