@@ -158,8 +158,9 @@ impl SimPcifront {
         };
         loop {
             watch.next().await;
-            let state = self.read_backend_state(&backend_dir).await;
-            self.backend_changed(state).await;
+            if let Some(state) = self.read_backend_state(&backend_dir).await {
+                self.backend_changed(state).await;
+            }
         }
     }
 
@@ -170,10 +171,11 @@ impl SimPcifront {
         self.switch(XenbusState::Closing).await;
     }
 
-    async fn read_backend_state(&self, backend_dir: &str) -> XenbusState {
+    /// The backend's state as `xenbus_read_driver_state` reads it.
+    async fn read_backend_state(&self, backend_dir: &str) -> Option<XenbusState> {
         match self.read(&format!("{backend_dir}/state")).await {
-            Some(value) => XenbusState::parse(&value).unwrap_or(XenbusState::Unknown),
-            None => XenbusState::Unknown,
+            Some(value) => crate::xenbus::parse::state(&value),
+            None => Some(XenbusState::Unknown),
         }
     }
 

@@ -104,7 +104,7 @@ pub(super) async fn serve_frontend<S: Store, P: Platform>(
 ) {
     let dir = key.dir();
     let store = &backend.store;
-    if store::read_state(store, &dir).await != XenbusState::Initialising {
+    if store::read_state(store, &dir).await != Some(XenbusState::Initialising) {
         // Not new: a device going away, or one that failed before.
         return;
     }
@@ -246,9 +246,11 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
                 Wake::Recheck if !self.platform().domain_exists(self.key.domid) => {
                     Some(Event::FrontendGone)
                 }
-                Wake::Recheck | Wake::Frontend => Some(Event::FrontendChanged(
-                    store::read_state(self.store(), &self.frontend_dir).await,
-                )),
+                Wake::Recheck | Wake::Frontend => {
+                    store::read_state(self.store(), &self.frontend_dir)
+                        .await
+                        .map(Event::FrontendChanged)
+                }
                 Wake::Backend => Some(Event::BackendChanged),
                 Wake::Port => {
                     if self.serve_ops().await == 0 {
@@ -297,7 +299,7 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
         while let Some(event) = pending.take() {
             let own = match store::read(self.store(), &format!("{}/state", self.dir)).await {
                 Ok(None) => None,
-                Ok(Some(value)) => Some(XenbusState::parse(&value).unwrap_or(XenbusState::Unknown)),
+                Ok(Some(value)) => Some(parse::state(&value).unwrap_or(XenbusState::Unknown)),
                 Err(_) => Some(XenbusState::Unknown),
             };
             let (own, event) = match own {
@@ -325,14 +327,18 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
             Action::Reconfigure => self.reconfigure().await?,
             Action::CheckFrontend => {
                 let state = store::read_state(self.store(), &self.frontend_dir).await;
-                return Ok(Flow::Then(Event::FrontendChanged(state)));
+                if let Some(state) = state {
+                    return Ok(Flow::Then(Event::FrontendChanged(state)));
+                }
             }
             Action::Attach => self.attach().await?,
             Action::Switch(state) => self.switch(state).await?,
             Action::Disconnect => self.disconnect(),
             Action::UnregisterUnlessOnline => {
+                // xenbus_dev_is_online: any non-zero number.
                 let online = store::read(self.store(), &format!("{}/online", self.dir)).await;
-                if !matches!(online, Ok(Some(value)) if parse::signed(&value) == Some(1)) {
+                if !matches!(online, Ok(Some(value)) if parse::unsigned(&value).is_some_and(|n| n != 0))
+                {
                     self.unregister().await;
                     return Ok(Flow::Stop);
                 }

@@ -11,6 +11,7 @@
 use core::fmt;
 
 use pci::Address;
+use xen::abi::io::xenbus::XenbusState;
 
 use super::MAX_DEVICES;
 use crate::{RootBus, VirtualAddress};
@@ -48,6 +49,16 @@ pub(crate) fn count(value: &[u8]) -> Option<u32> {
     signed(value)
         .and_then(|count| u32::try_from(count).ok())
         .filter(|&count| count <= MAX_DEVICES)
+}
+
+/// A `state` value as Linux's `xenbus_read_driver_state` reads it (`%d`):
+/// not a number is Unknown; a number that names no state is `None` (Linux
+/// hands it on, and every handler ignores it).
+pub(crate) fn state(value: &[u8]) -> Option<XenbusState> {
+    match signed(value) {
+        Some(number) => u32::try_from(number).ok().and_then(XenbusState::from_raw),
+        None => Some(XenbusState::Unknown),
+    }
 }
 
 /// A hexadecimal field (`%x`): one to eight hex digits.
@@ -229,6 +240,16 @@ mod tests {
         ] {
             assert_eq!(Bdf::parse(junk), None, "{junk:?}");
         }
+    }
+
+    #[test]
+    fn states_as_xenbus_read_driver_state_reads_them() {
+        assert_eq!(state(b"4"), Some(XenbusState::Connected));
+        assert_eq!(state(b"8"), Some(XenbusState::Reconfigured));
+        assert_eq!(state(b"closed"), Some(XenbusState::Unknown));
+        assert_eq!(state(b""), Some(XenbusState::Unknown));
+        assert_eq!(state(b"9"), None);
+        assert_eq!(state(b"-1"), None);
     }
 
     #[test]

@@ -19,6 +19,8 @@ use xen::Errno;
 use xen::abi::io::xenbus::XenbusState;
 use xen::xenstore::{Reply, Request, TransactionOutcome, TransactionRetry, TxId, XenstoreError};
 
+use super::parse;
+
 /// A XenStore connection.
 ///
 /// Paths not starting with `/` are relative to this domain's home
@@ -117,11 +119,11 @@ pub(crate) async fn exists<S: Store>(store: &S, path: &str) -> bool {
 }
 
 /// The `state` under `dir` (Linux's `xenbus_read_driver_state`): Unknown
-/// when missing, unreadable or not a state.
-pub(crate) async fn read_state<S: Store>(store: &S, dir: &str) -> XenbusState {
+/// when missing or unreadable; see `parse::state` for the value.
+pub(crate) async fn read_state<S: Store>(store: &S, dir: &str) -> Option<XenbusState> {
     match read(store, &format!("{dir}/state")).await {
-        Ok(Some(value)) => XenbusState::parse(&value).unwrap_or(XenbusState::Unknown),
-        _ => XenbusState::Unknown,
+        Ok(Some(value)) => parse::state(&value),
+        _ => Some(XenbusState::Unknown),
     }
 }
 
@@ -256,13 +258,13 @@ mod tests {
     }
 
     #[test]
-    fn driver_state_is_unknown_unless_it_parses() {
+    fn driver_state_reads_as_linux_reads_it() {
         let (world, mut executor) = setup();
         let store = world.store(DOMAIN);
         for (value, expected) in [
-            (&b"3"[..], XenbusState::Initialised),
-            (b"9", XenbusState::Unknown),
-            (b"x", XenbusState::Unknown),
+            (&b"3"[..], Some(XenbusState::Initialised)),
+            (b"9", None),
+            (b"x", Some(XenbusState::Unknown)),
         ] {
             world.xenstored(|xs| xs.write(&format!("{DIR}/state"), value).unwrap());
             assert_eq!(executor.block_on(read_state(&store, DIR)), expected);
@@ -270,7 +272,7 @@ mod tests {
         world.xenstored(|xs| xs.rm(DIR).unwrap());
         assert_eq!(
             executor.block_on(read_state(&store, DIR)),
-            XenbusState::Unknown
+            Some(XenbusState::Unknown)
         );
     }
 }
