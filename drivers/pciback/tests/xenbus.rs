@@ -14,6 +14,7 @@ mod common;
 use std::rc::Rc;
 
 use common::{address, flr_endpoint, root_port};
+use pci::capability::{CapabilityId, find_capability};
 use pci::register::Command;
 use pci::sim::{ConfigWrite, SimBar, SimBus, SimDevice};
 use pci::{Address, Width};
@@ -162,13 +163,12 @@ impl Machine {
     }
 
     /// Whether the function at `at` got a Function Level Reset since the
-    /// writes were last cleared (DevCtl bit 15 set through the hardware).
+    /// writes were last cleared (PCIe Device Control bit 15 written).
     fn was_reset(&self, at: Address) -> bool {
-        self.platform().bus().writes().iter().any(|write| {
-            write.address == at
-                && write.width == Width::Word
-                && write.offset > 0x40
-                && write.value & 0x8000 != 0
+        let bus = self.platform().bus();
+        let pcie = find_capability(bus, at, CapabilityId::PCI_EXPRESS).unwrap();
+        bus.writes().iter().any(|write| {
+            write.address == at && write.offset == pcie + 8 && write.value & 0x8000 != 0
         })
     }
 }

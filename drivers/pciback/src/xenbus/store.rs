@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! XenStore as the backend needs it: the [`Store`] trait and the helpers
-//! Linux's xenbus client library gives its drivers.
+//! XenStore as the backend needs it: the [`Store`] trait and Linux's xenbus helpers.
 //!
 //! The kernel implements [`Store`] over its async XenStore connection;
 //! host tests over the simulated xenstored. The helpers are Linux's:
