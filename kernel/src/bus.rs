@@ -43,6 +43,11 @@ impl Bus {
         self.segment(address).map(|s| &s.ecam)
     }
 
+    /// What enumeration found at `address`.
+    pub fn function(&self, address: Address) -> Option<&pci::Function> {
+        self.segment(address)?.topology.get(address)
+    }
+
     /// Whether this domain took `address` for its guests.
     pub fn is_taken(&self, address: Address) -> bool {
         self.taken.binary_search(&address).is_ok()
@@ -193,4 +198,41 @@ fn map(window: &EcamWindow) -> Result<Ecam, MapError> {
     // it — identity-mapped uncached just above, never referenced by Rust
     // references, and mapped for the life of the domain.
     Ok(unsafe { Ecam::new(base, window.segment, window.start_bus, window.end_bus) })
+}
+
+/// Config access to every segment: each access goes to its segment's ECAM;
+/// an address on no segment reads all ones and drops writes.
+impl ConfigAccess for Bus {
+    fn read8(&self, address: Address, offset: u16) -> u8 {
+        self.access(address)
+            .map_or(u8::MAX, |e| e.read8(address, offset))
+    }
+
+    fn read16(&self, address: Address, offset: u16) -> u16 {
+        self.access(address)
+            .map_or(u16::MAX, |e| e.read16(address, offset))
+    }
+
+    fn read32(&self, address: Address, offset: u16) -> u32 {
+        self.access(address)
+            .map_or(u32::MAX, |e| e.read32(address, offset))
+    }
+
+    fn write8(&self, address: Address, offset: u16, value: u8) {
+        if let Some(e) = self.access(address) {
+            e.write8(address, offset, value);
+        }
+    }
+
+    fn write16(&self, address: Address, offset: u16, value: u16) {
+        if let Some(e) = self.access(address) {
+            e.write16(address, offset, value);
+        }
+    }
+
+    fn write32(&self, address: Address, offset: u16, value: u32) {
+        if let Some(e) = self.access(address) {
+            e.write32(address, offset, value);
+        }
+    }
 }

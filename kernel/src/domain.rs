@@ -15,15 +15,19 @@
 //! XenStore reads: hypercalls and time per read).
 
 use crate::arch::power::{self, ExitCode};
+use crate::backend::platform::{BackendStore, XenPlatform};
 use crate::bus::Bus;
 use crate::executor::Executor;
 use crate::hypervisor::xenstore::Xenstore;
 use crate::hypervisor::{Services, Xen, ports};
 use crate::time;
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
+use pciback::Device;
+use pciback::xenbus::{Backend, Options as BackendOptions};
 use xen::abi::event_channel::EvtchnPort;
 use xen::abi::grant_table::GrantRef;
 use xen::abi::xen::DomId;
@@ -33,13 +37,32 @@ use xen::grant::{Access, GrantWindow, IdentityMapped};
 /// Where the administrator's diagnostic commands arrive.
 const COMMAND_NODE: &str = "control/pciback-dd";
 
-/// Starts the domain's tasks: XenStore, shutdown requests, diagnostics.
-pub fn spawn(executor: &mut Executor, xen: &'static Xen, services: Services, bus: &'static Bus) {
+/// The backend, as the tasks share it.
+type PciBackend = Backend<BackendStore, XenPlatform>;
+
+/// Starts the domain's tasks: XenStore, the PCI backend serving `devices`,
+/// shutdown requests, diagnostics.
+pub fn spawn(
+    executor: &mut Executor,
+    xen: &'static Xen,
+    services: Services,
+    bus: &'static Bus,
+    devices: Vec<Device>,
+    options: BackendOptions,
+) {
     let store = services.xenstore;
     executor.spawn("xenstore", store.run());
+    let platform = XenPlatform::new(xen, bus, services.grants);
+    let backend: &'static PciBackend = Box::leak(Box::new(Backend::new(
+        BackendStore(store),
+        platform,
+        devices,
+        options,
+    )));
+    executor.spawn("pciback", backend.run());
     executor.spawn("lifecycle", lifecycle(store));
     executor.spawn("identity", identity(xen, store));
-    executor.spawn("diagnostics", diagnostics(xen, services, bus));
+    executor.spawn("diagnostics", diagnostics(xen, services, bus, backend));
 }
 
 /// Reports the domain's identity as XenStore knows it.
@@ -97,7 +120,12 @@ async fn lifecycle(store: &'static Xenstore) {
 }
 
 /// Runs the commands written to [`COMMAND_NODE`].
-async fn diagnostics(xen: &'static Xen, services: Services, bus: &'static Bus) {
+async fn diagnostics(
+    xen: &'static Xen,
+    services: Services,
+    bus: &'static Bus,
+    backend: &'static PciBackend,
+) {
     let store = services.xenstore;
     let watch = match store.watch(COMMAND_NODE).await {
         Ok(watch) => watch,
@@ -113,7 +141,7 @@ async fn diagnostics(xen: &'static Xen, services: Services, bus: &'static Bus) {
         match words.as_slice() {
             [] => continue,
             ["pci"] => bus.report(),
-            ["devices"] => crate::backend::report_pool(),
+            ["devices"] => report_backend(backend),
             ["xenstore"] => {
                 let domid = store.read("domid").await.unwrap_or_default();
                 list_home(store, &domid).await;
@@ -138,6 +166,26 @@ async fn diagnostics(xen: &'static Xen, services: Services, bus: &'static Bus) {
             ),
         }
         let _ = store.write(COMMAND_NODE, "").await;
+    }
+}
+
+/// Logs the devices waiting for a frontend and every frontend served.
+fn report_backend(backend: &PciBackend) {
+    for address in backend.free_devices() {
+        log::info!(target: "pciback", "{address}: free");
+    }
+    for f in backend.frontends() {
+        log::info!(
+            target: "pciback",
+            "frontend {:?}: {:?}, {} devices, {} ops ({} failed), {} spurious events{}",
+            f.key,
+            f.state,
+            f.devices,
+            f.ops,
+            f.failed_ops,
+            f.spurious_events,
+            f.error.map(|e| format!(", error: {e}")).unwrap_or_default()
+        );
     }
 }
 

@@ -16,7 +16,7 @@ use alloc::vec::Vec;
 use core::future::Future;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, Ordering};
-use core::task::{Context, Poll, Waker};
+use core::task::{Context, Waker};
 use spin::Mutex;
 
 type BoxedTask = Pin<Box<dyn Future<Output = ()>>>;
@@ -148,32 +148,34 @@ impl Executor {
     }
 }
 
-/// Gives the other ready tasks a turn before continuing.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the per-frontend op servers yield with it after each batch of ops"
-    )
-)]
-pub fn yield_now() -> impl Future<Output = ()> {
-    let mut yielded = false;
-    core::future::poll_fn(move |cx| {
-        if yielded {
-            Poll::Ready(())
-        } else {
-            yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::task::Poll;
     use std::cell::RefCell;
     use std::rc::Rc;
+
+    /// Gives the other ready tasks a turn, as the backend's op server does
+    /// after each batch: wake itself, return pending once.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the per-frontend op servers yield with it after each batch of ops"
+        )
+    )]
+    pub fn yield_now() -> impl Future<Output = ()> {
+        let mut yielded = false;
+        core::future::poll_fn(move |cx| {
+            if yielded {
+                Poll::Ready(())
+            } else {
+                yielded = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        })
+    }
 
     #[test]
     fn runs_tasks_in_wake_order_and_drops_finished_ones() {

@@ -14,6 +14,8 @@ use crate::hypervisor::{self, Xen, ports};
 use crate::memory::{self, physical::BootIdentityMap};
 use crate::{backend, bus, console, domain, time};
 use alloc::boxed::Box;
+use pciback::TopologyKind;
+use pciback::xenbus::Options as BackendOptions;
 use spin::Once;
 use xen::hypercall::physdev;
 use xen::start_info::{MemoryKind, PhysicalMemory, StartInfo};
@@ -118,7 +120,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         &reserve,
     )));
     log::info!(target: "pci", "{} functions taken for guests", bus.taken.len());
-    backend::take_devices(bus, options.pciback_permissive);
+    let devices = backend::take_devices(bus, options.pciback_permissive);
 
     run_selftest(&options);
     let done = time::tsc().saturating_sub(boot::entry_tsc());
@@ -133,7 +135,16 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
     }
     let mut executor = Executor::new();
     if let (Some(xen), Some(services)) = (xen, services) {
-        domain::spawn(&mut executor, xen, services, bus);
+        let topology = match options.pciback_passthrough {
+            Some(true) => TopologyKind::Passthrough,
+            _ => TopologyKind::Vpci,
+        };
+        let backend = BackendOptions {
+            topology,
+            permissive: options.pciback_permissive,
+            ..Default::default()
+        };
+        domain::spawn(&mut executor, xen, services, bus, devices, backend);
     }
     run(executor, xen)
 }

@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The backend's devices: seized at boot as Linux's pci_stub does, kept in
-//! a pool, lent to the frontends that are given them.
+//! a pool, lent to the frontends that are given them by the XenBus backend.
+
+mod interrupts;
+pub mod platform;
 
 use crate::bus::Bus;
 use crate::time;
 use alloc::vec::Vec;
 use core::time::Duration;
 use pciback::{Delay, Device, DeviceOptions};
-use spin::Mutex;
-
-/// The devices taken and not lent to any frontend.
-static POOL: Mutex<Vec<Device>> = Mutex::new(Vec::new());
 
 /// Waits by watching the TSC. Resets and power changes wait (at most about a
 /// second, for a bus reset); nothing else runs meanwhile, which is why
@@ -29,9 +28,9 @@ impl Delay for TscDelay {
     }
 }
 
-/// Seizes every function the hide list selected into the pool. A function
-/// that cannot be taken is reported (with the reason) and left out.
-pub fn take_devices(bus: &Bus, permissive: bool) {
+/// Seizes every function the hide list selected, for the backend's pool. A
+/// function that cannot be taken is reported (with the reason) and left out.
+pub fn take_devices(bus: &Bus, permissive: bool) -> Vec<Device> {
     let options = DeviceOptions {
         permissive,
         irq: None,
@@ -54,18 +53,5 @@ pub fn take_devices(bus: &Bus, permissive: bool) {
         }
     }
     log::info!(target: "pciback", "{} of {} hidden functions ready for guests", devices.len(), bus.taken.len());
-    *POOL.lock() = devices;
-}
-
-/// Logs the devices waiting in the pool.
-pub fn report_pool() {
-    for device in POOL.lock().iter() {
-        log::info!(
-            target: "pciback",
-            "{} in the pool: irq {}{}",
-            device.address(),
-            device.irq(),
-            if device.is_permissive() { ", permissive" } else { "" }
-        );
-    }
+    devices
 }

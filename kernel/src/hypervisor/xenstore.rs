@@ -10,6 +10,7 @@ use super::ports;
 use crate::hypervisor::Hypercalls;
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::future::Future;
@@ -38,6 +39,8 @@ pub struct Xenstore {
 #[derive(Debug, Default)]
 struct State {
     client: XenstoreClient,
+    /// The last watch token handed out.
+    next_token: u64,
     replies: BTreeMap<ReqId, Waker>,
     watches: BTreeMap<String, WatchQueue>,
 }
@@ -85,6 +88,7 @@ impl Xenstore {
             client,
             replies,
             watches,
+            ..
         } = &mut *state;
         replies.retain(|&id, waker| {
             let done = !client.is_pending(id);
@@ -159,23 +163,33 @@ impl Xenstore {
     }
 
     /// Watches `path` and below; events arrive through [`Watch::next`].
-    /// The token is the path itself, so one watch per path.
+    /// Each watch gets its own token, so a path can be watched again after
+    /// [`Watch::unwatch`], or twice.
     pub async fn watch(&'static self, path: &str) -> Result<Watch, XenstoreError> {
-        self.state
-            .lock()
-            .watches
-            .entry(String::from(path))
-            .or_default();
+        let token = {
+            let mut state = self.state.lock();
+            state.next_token += 1;
+            let token = format!("w{}", state.next_token);
+            state.watches.insert(token.clone(), WatchQueue::default());
+            token
+        };
         let result = self
-            .request(None, Request::Watch { path, token: path })
+            .request(
+                None,
+                Request::Watch {
+                    path,
+                    token: &token,
+                },
+            )
             .await;
         if let Err(e) = result {
-            self.state.lock().watches.remove(path);
+            self.state.lock().watches.remove(&token);
             return Err(e);
         }
         Ok(Watch {
             store: self,
-            token: String::from(path),
+            path: String::from(path),
+            token,
         })
     }
 }
@@ -189,11 +203,12 @@ fn mismatch(msg_type: XsdSockmsgType) -> XenstoreError {
     })
 }
 
-/// A registered watch, for the life of the domain. Dropping it forgets
-/// queued events.
+/// A registered watch. Dropping it forgets queued events; [`Watch::unwatch`]
+/// also tells xenstored.
 #[derive(Debug)]
 pub struct Watch {
     store: &'static Xenstore,
+    path: String,
     token: String,
 }
 
@@ -213,6 +228,15 @@ impl Watch {
                 }
             }
         })
+    }
+
+    /// Removes the watch from xenstored.
+    pub async fn unwatch(self) -> Result<(), XenstoreError> {
+        let request = Request::Unwatch {
+            path: &self.path,
+            token: &self.token,
+        };
+        self.store.request(None, request).await.map(drop)
     }
 }
 
