@@ -228,7 +228,7 @@ fn scenario_a_driver_domain_on_xen() {
     // the shutdown), and the debug port, which carries the very beginning
     // and the very end (with lines cut at Xen's 200 characters).
     let console = a.file("console-pciback-dd");
-    let debug = a.file("xen-d1");
+    let debug = a.file(&format!("xen-d{domid}"));
 
     // Who it is: Xen's version (as dom0's `xl info` says it), its domid and
     // its home in XenStore, listed at boot and again for dom0's `xenstore`

@@ -33,7 +33,10 @@ pub use progress::{StepTime, format_times};
 pub enum Scenario {
     /// `a`: the driver domain, created by dom0 from `tools/driver-domain.cfg`,
     /// becomes Xen's hardware domain and stays up while dom0 creates and
-    /// destroys another guest, which is reaped.
+    /// destroys another guest, which is reaped. dom0 then drives its
+    /// diagnostics (a XenStore command, a page it grants, an event-channel
+    /// ping-pong, XenStore and hypercall figures), sends the logs, and stops
+    /// it with `xl shutdown`, which halts the machine.
     DriverDomain,
     /// `b`: the baseline. Xen without `hardware_dom=`; dom0's Linux
     /// xen-pciback gives the devices to a Linux PV guest, which records
@@ -126,7 +129,8 @@ pub struct ScenarioOutcome {
     /// Where every console and file of the run was written.
     pub log_dir: PathBuf,
     /// Why the run did not finish, if it did not: a time-out, a Xen panic, a
-    /// crashed dom0, the hardware domain stopping, QEMU exiting early.
+    /// crashed dom0, the hardware domain stopping before dom0 was done
+    /// (after, it is how scenario a ends), QEMU exiting early.
     pub failure: Option<String>,
     /// The exit status of dom0's scenario script, if it got that far.
     pub status: Option<i32>,

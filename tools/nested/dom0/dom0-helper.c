@@ -55,7 +55,7 @@
 #include <xenstore.h>
 
 /* How long the driver domain may take to run one diagnostics command. */
-#define COMMAND_TIMEOUT_S 60
+#define COMMAND_TIMEOUT_S 20
 /* How long grant-page and pingpong wait for the signal that ends or starts them. */
 #define SIGNAL_TIMEOUT_S 60
 /* How long one ping may wait for its answer. */
