@@ -20,7 +20,7 @@ use crate::bus::Bus;
 use crate::executor::Executor;
 use crate::hypervisor::xenstore::Xenstore;
 use crate::hypervisor::{Services, Xen, ports};
-use crate::time;
+use crate::{memory, time};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
@@ -189,7 +189,8 @@ fn report_backend(backend: &PciBackend) {
     }
 }
 
-/// Logs the hypercalls made so far, by number, and the upcalls taken.
+/// Logs the hypercalls made so far, by number, the upcalls taken, and
+/// memory in use.
 fn stats(xen: &Xen) {
     let by_number: Vec<String> = xen
         .hv
@@ -202,6 +203,14 @@ fn stats(xen: &Xen) {
         xen.hv.total(),
         by_number.join(" "),
         ports::UPCALLS.load(Ordering::Relaxed)
+    );
+    let (used, size) = memory::heap::usage();
+    log::info!(
+        target: "stats",
+        "heap {} of {} KiB in use, {} KiB free in frames",
+        used >> 10,
+        size >> 10,
+        memory::free_frame_bytes() >> 10
     );
 }
 

@@ -6,7 +6,7 @@
 //! timestamp that counts, memory before anything allocates.
 
 use crate::arch::power::{self, ExitCode};
-use crate::arch::{gdt, interrupts, pic};
+use crate::arch::{gdt, idle, interrupts, pic};
 use crate::cmdline::{self, Options, SelfTest};
 use crate::ecam::EcamWindow;
 use crate::executor::Executor;
@@ -151,7 +151,8 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
 
 /// The idle loop: wake the tasks whose ports fired, run a turn, and halt
 /// with interrupts enabled only when nothing is runnable. Tasks run with
-/// interrupts off, so handlers never run in the middle of task code.
+/// interrupts off, so handlers never run in the middle of task code; an
+/// upcall that arrives after the checks still ends the halt (`arch::idle`).
 fn run(mut executor: Executor, xen: Option<&'static Xen>) -> ! {
     loop {
         if xen.is_some() {
@@ -159,10 +160,7 @@ fn run(mut executor: Executor, xen: Option<&'static Xen>) -> ! {
         }
         executor.run_turn();
         if !executor.has_ready() {
-            // `sti; hlt` as one: an upcall arriving after the checks above
-            // still ends the halt.
-            x86_64::instructions::interrupts::enable_and_hlt();
-            x86_64::instructions::interrupts::disable();
+            idle::halt_until_interrupt();
         }
     }
 }

@@ -2,6 +2,7 @@
 //! x86-64 specifics: descriptor tables, interrupts and exceptions, stopping.
 
 pub mod gdt;
+pub mod idle;
 pub mod interrupts;
 pub mod pic;
 pub mod power;

@@ -16,3 +16,9 @@ pub unsafe fn init(base: u64, size: u64) {
     // SAFETY: the caller guarantees the range is ours, mapped and unused.
     unsafe { HEAP.lock().init(base as *mut u8, size as usize) };
 }
+
+/// Bytes of the heap in use, and its size.
+pub fn usage() -> (usize, usize) {
+    let heap = HEAP.lock();
+    (heap.used(), heap.size())
+}

@@ -4,7 +4,7 @@
 
 pub mod frames;
 #[cfg(target_os = "none")]
-mod heap;
+pub mod heap;
 #[cfg(target_os = "none")]
 pub mod layout;
 #[cfg(target_os = "none")]
@@ -22,7 +22,9 @@ pub const fn heap_size(free: u64) -> u64 {
 }
 
 #[cfg(target_os = "none")]
-pub use setup::{allocate_frame, allocate_frames, init, map_firmware, map_mmio, map_shared};
+pub use setup::{
+    allocate_frame, allocate_frames, free_frame_bytes, init, map_firmware, map_mmio, map_shared,
+};
 
 #[cfg(target_os = "none")]
 mod setup {
@@ -166,6 +168,11 @@ mod setup {
     /// ordinary cached, writable memory that may lie outside the RAM map.
     pub fn map_shared(range: Range<u64>) -> Result<*mut u8, MapError> {
         map(range, Kind::Ram)
+    }
+
+    /// Free RAM left as frames, in bytes.
+    pub fn free_frame_bytes() -> u64 {
+        MEMORY.lock().as_ref().map_or(0, |m| m.frames.free_bytes())
     }
 
     /// Takes one free RAM frame (identity-mapped, writable) for good.
