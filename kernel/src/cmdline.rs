@@ -138,6 +138,20 @@ fn parse_log_level(value: &str) -> Result<log::LevelFilter, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the loader passes, parsing ends, and every word it
+        /// skips is reported as written.
+        #[test]
+        fn never_panics_and_reports_only_real_words(line in "[ -~\\t]{0,300}") {
+            let mut problems = Vec::new();
+            let _ = parse(&line, |p| problems.push(p));
+            for p in problems {
+                prop_assert!(line.split_ascii_whitespace().any(|w| w == p.word));
+            }
+        }
+    }
 
     fn parse_all(line: &str) -> (Options<'_>, Vec<Problem<'_>>) {
         let mut problems = Vec::new();

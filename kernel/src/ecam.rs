@@ -84,6 +84,19 @@ fn number(text: &str) -> Result<u64, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any value either parses into a window that fits the address
+        /// space, or is refused; never a panic.
+        #[test]
+        fn parse_never_panics(value in "[0-9a-fxX,\\-]{0,40}") {
+            if let Ok(w) = parse(&value) {
+                prop_assert!(w.start_bus <= w.end_bus);
+                prop_assert!(w.range().start < w.range().end);
+            }
+        }
+    }
 
     #[test]
     fn parses_the_full_and_short_forms() {
