@@ -582,6 +582,46 @@ fn devices_are_hot_plugged_and_unplugged_as_xen_pcibk_reconfigure_does() {
     assert_eq!(machine.read(&front, guest_at(1, 0), 0, 4), (0, 0x1533_8086));
 }
 
+/// QEMU's `edu` test device as the nested tests have it: a conventional
+/// endpoint on the root bus with one memory BAR and MSI, and no way to
+/// reset it (no FLR, no power management, no bus reset on a root bus).
+fn edu() -> SimDevice {
+    SimDevice::endpoint(0x1234, 0x11e8, 0x00_ff_00)
+        .revision(0x10)
+        .interrupt(1, 11)
+        .msi(1, true, false)
+        .bar(0, SimBar::memory32(0x10_0000).at(0xfea0_0000))
+}
+
+/// Found with Linux's xen-pcifront against the driver domain (nested
+/// scenario c): a device served without a reset (as Linux serves it) was
+/// kept out of the pool when hot-unplugged, so hot-plugging it back was
+/// refused ("Couldn't locate PCI device ... perhaps already in-use?").
+#[test]
+fn a_device_with_no_reset_goes_back_to_the_pool_and_can_come_back() {
+    let mut machine = Machine::new(vec![(NIC_A, nic(0x8086, 0x10d3)), (NIC_B, edu())], vpci());
+    let front = machine.guest(2, &[NIC_B, NIC_A]);
+    assert_eq!(front.devices(), [guest_at(0, 0), guest_at(1, 0)]);
+    machine.toolstack.unplug(2, 0);
+    machine.settle();
+    assert_eq!(front.devices(), [guest_at(1, 0)]);
+    assert_eq!(machine.backend.free_devices(), [NIC_B]);
+    assert_eq!(machine.status(2).and_then(|s| s.error), None);
+    machine.toolstack.forget(2, 0);
+    machine.toolstack.hotplug(2, PciDevice::new(NIC_B));
+    machine.settle();
+    assert_eq!(machine.toolstack.backend_error(2), None);
+    assert_eq!(front.state(), XenbusState::Connected);
+    assert_eq!(front.devices(), [guest_at(0, 0), guest_at(1, 0)]);
+    assert_eq!(machine.read(&front, guest_at(0, 0), 0, 4), (0, 0x11e8_1234));
+    // And when the guest goes, both go back.
+    machine.world.remove_domain(2);
+    machine.settle();
+    let mut free = machine.backend.free_devices();
+    free.sort();
+    assert_eq!(free, [NIC_A, NIC_B]);
+}
+
 #[test]
 fn devices_added_before_the_guest_connects_are_exported_while_initialised() {
     let mut machine = Machine::new(

@@ -19,7 +19,8 @@
 //!   others are;
 //! - `opts-N`'s `permissive=1` makes that device permissive (libxl does
 //!   it through pciback's sysfs, which this backend has not);
-//! - a device whose reset fails on release is not put back in the pool.
+//! - a device whose reset does not complete on release is not put back in
+//!   the pool (one with no reset method at all is, as it was taken).
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -40,7 +41,7 @@ use super::server;
 use super::state::{self, Action, Event};
 use super::store::{self, Fatal, Store, Watch};
 use super::{Backend, FrontendKey, yield_now};
-use crate::{Device, GuestDevices};
+use crate::{Device, GuestDevices, ResetError, ResetErrorKind};
 
 /// Most devices one frontend may be given: 32 slots of 8 functions, the
 /// most Linux's virtual bus holds.
@@ -560,12 +561,19 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
     }
 
     /// Takes a device back from the guest, resets it and returns it to the
-    /// pool (Linux's `pcistub_put_pci_dev`).
+    /// pool (Linux's `pcistub_put_pci_dev`). A device with no safe reset
+    /// method goes back too: it was taken and served that way (with a
+    /// warning, as Linux serves it), and `Device::release` said again that
+    /// it was not reset. Only one whose reset did not complete stays out.
     fn release(&mut self, mut device: Device) {
         let platform = self.platform();
         platform.deassign(self.key.domid, &device);
         match device.release(platform.config(), &mut self.interrupts, platform.delay()) {
-            Ok(_) => self.backend.give_back(device),
+            Ok(_)
+            | Err(ResetError {
+                kind: ResetErrorKind::Unsupported { .. },
+                ..
+            }) => self.backend.give_back(device),
             Err(reset) => error!(
                 "{}: {} could not be reset ({reset}); kept out of the pool",
                 self.dir,
