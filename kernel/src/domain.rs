@@ -169,12 +169,20 @@ async fn diagnostics(
     }
 }
 
-/// Logs the devices waiting for a frontend and every frontend served.
+/// Logs how many devices wait for a frontend and how many frontends are
+/// served, then each of them.
 fn report_backend(backend: &PciBackend) {
-    for address in backend.free_devices() {
+    let (free, frontends) = (backend.free_devices(), backend.frontends());
+    log::info!(
+        target: "pciback",
+        "devices: {} free, {} frontends",
+        free.len(),
+        frontends.len()
+    );
+    for address in free {
         log::info!(target: "pciback", "{address}: free");
     }
-    for f in backend.frontends() {
+    for f in frontends {
         log::info!(
             target: "pciback",
             "frontend {:?}: {:?}, {} devices, {} ops ({} failed), {} spurious events{}",
