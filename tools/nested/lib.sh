@@ -26,15 +26,17 @@ emit_file() {
         END { printf "NESTED-END %s lines=%d\n", name, NR }' "$2"
 }
 
+# uptime_tenths: seconds since boot, in tenths.
+uptime_tenths() { awk '{ printf "%d\n", $1 * 10 }' /proc/uptime; }
+
 # wait_until SECONDS COMMAND...: polls COMMAND every half second; fails
-# (status 1) if it has not succeeded within SECONDS.
+# (status 1) if it has not succeeded within SECONDS (by the clock, however
+# long COMMAND itself takes).
 wait_until() {
-    _limit=$(($1 * 2))
+    _end=$(($(uptime_tenths) + $1 * 10))
     shift
-    _tries=0
     until "$@"; do
-        _tries=$((_tries + 1))
-        [ "$_tries" -lt "$_limit" ] || return 1
+        [ "$(uptime_tenths)" -lt "$_end" ] || return 1
         sleep 0.5
     done
 }

@@ -42,17 +42,29 @@ pub enum Scenario {
     /// xen-pciback gives the devices to a Linux PV guest, which records
     /// `lspci -nn -vvv -xxxx` and a config-read timing loop.
     Baseline,
+    /// `c`: in one boot, the baseline first (dom0's Linux xen-pciback
+    /// serves the guest), then the driver domain becomes the hardware
+    /// domain and serves the same guest's own xen-pcifront, which records
+    /// the same; dom0 hot-unplugs and hot-plugs a device, destroys the
+    /// guest, and checks that the devices went back to quarantine.
+    Serving,
 }
 
 impl Scenario {
     /// Every scenario, in order.
-    pub const ALL: [Scenario; 2] = [Scenario::DriverDomain, Scenario::Baseline];
+    pub const ALL: [Scenario; 3] = [
+        Scenario::DriverDomain,
+        Scenario::Baseline,
+        Scenario::Serving,
+    ];
 
-    /// The scenario's short name (`a`, `b`), as `cargo xtask nested` takes it.
+    /// The scenario's short name (`a`, `b`, `c`), as `cargo xtask nested`
+    /// takes it.
     pub fn name(self) -> &'static str {
         match self {
             Scenario::DriverDomain => "a",
             Scenario::Baseline => "b",
+            Scenario::Serving => "c",
         }
     }
 
@@ -67,6 +79,11 @@ impl Scenario {
             Scenario::DriverDomain => {
                 "hardware_dom=1 xsm=flask flask=enforcing dom0-iommu=none dom0_ioports_disable=e9"
             }
+            // The same, but the baseline guest comes first and takes domid
+            // 1, so the driver domain is domain 2.
+            Scenario::Serving => {
+                "hardware_dom=2 xsm=flask flask=enforcing dom0-iommu=none dom0_ioports_disable=e9"
+            }
             // Plain Xen semantics: dom0 is the hardware domain and may do
             // everything (what Debian's Xen, built without XSM, does).
             Scenario::Baseline => "xsm=dummy",
@@ -75,7 +92,12 @@ impl Scenario {
 
     /// Whether Xen loads the FLASK policy.
     fn uses_flask(self) -> bool {
-        self == Scenario::DriverDomain
+        self != Scenario::Baseline
+    }
+
+    /// Whether dom0 creates the driver domain (which needs the image).
+    fn boots_image(self) -> bool {
+        self != Scenario::Baseline
     }
 }
 
@@ -92,7 +114,11 @@ impl FromStr for Scenario {
         Scenario::ALL
             .into_iter()
             .find(|s| s.name() == name)
-            .ok_or_else(|| Error::new(format!("no nested scenario '{name}' (there are a and b)")))
+            .ok_or_else(|| {
+                Error::new(format!(
+                    "no nested scenario '{name}' (there are a, b and c)"
+                ))
+            })
     }
 }
 
@@ -199,6 +225,10 @@ impl ScenarioOutcome {
             out.push_str(&format!("    {:>7.1} s  {}\n", mark.at, mark.label));
         }
         if !self.completed() {
+            // What the scripts said stopped them (`failed ...`).
+            for fact in self.facts.iter().filter(|f| f.key == "failed") {
+                out.push_str(&format!("  {} failed: {}\n", fact.source, fact.value));
+            }
             out.push_str("  the console's last lines:\n");
             let serial: Vec<_> = self.file("serial").lines().collect();
             for line in &serial[serial.len().saturating_sub(SUMMARY_TAIL)..] {
@@ -382,12 +412,19 @@ fn dom0_initrd(
             }
         }
     }
+    // The administrator's tool that points a guest's frontend at the
+    // driver domain.
+    files.push((
+        tools.join("../pciback-dd-attach"),
+        "bin/pciback-dd-attach".into(),
+        0o755,
+    ));
     match &options.image {
         Some(image) => files.push((image.clone(), "nested/pciback-dd".into(), 0o644)),
-        None if scenario == Scenario::DriverDomain => {
-            return Err(Error::new(
-                "scenario a boots the pciback-dd image: give its path (Options::image)",
-            ));
+        None if scenario.boots_image() => {
+            return Err(Error::new(format!(
+                "scenario {scenario} boots the pciback-dd image: give its path (Options::image)"
+            )));
         }
         None => {}
     }

@@ -4,7 +4,9 @@
 # kernel command line picks what the guest does:
 #   pcifront  loads xen-pcifront, records what it sees of its PCI devices
 #             (`lspci -nn -vvv -xxxx`, and the cfgread timing loop with
-#             nested.samples= reads per device), then powers off
+#             nested.samples= reads per device), then powers off; with
+#             nested.stay=1 it stays up instead, reporting each change of
+#             its PCI bus (hot-unplug, hot-plug) until it is destroyed
 #   idle      reports that it is up and waits to be destroyed
 /bin/busybox --install -s /bin
 set -eu
@@ -26,7 +28,8 @@ pcifront)
     # modprobe returns only once the frontend has connected (or after a
     # long xenbus timeout), so load it aside and watch the PCI bus instead.
     modprobe xen-pcifront &
-    has_devices() { [ -n "$(ls /sys/bus/pci/devices)" ]; }
+    devices() { echo $(ls /sys/bus/pci/devices); }
+    has_devices() { [ -n "$(devices)" ]; }
     if ! wait_until 90 has_devices; then
         result pcifront-devices none
         dmesg | grep -iE 'pcifront|xenbus' > /tmp/dmesg-pcifront.txt || true
@@ -34,12 +37,37 @@ pcifront)
         exit 1
     fi
     sleep 1 # let the frontend finish adding the rest of the bus
-    result pcifront-devices $(ls /sys/bus/pci/devices)
+    seen=$(devices)
+    result pcifront-devices $seen
     lspci -nn -vvv -xxxx > /tmp/lspci.txt
     emit_file lspci /tmp/lspci.txt
-    for dev in $(ls /sys/bus/pci/devices); do
+    for dev in $seen; do
         result $(cfgread "$dev" "$(arg samples)")
     done
+    # What the kernel said about its PCI bus (resources, frontend errors)
+    # and the memory map its BARs must fit in.
+    dmesg | grep -iE 'pci|xenbus|e820|Xen: \[mem' > /tmp/dmesg-pci.txt || true
+    emit_file dmesg-pci /tmp/dmesg-pci.txt
+    if [ "$(arg stay)" = 1 ]; then
+        result pcifront-recorded
+        # Until destroyed: number and report each change of the bus, and
+        # read each device that arrives (a few reads, through the backend).
+        changes=0
+        while :; do
+            sleep 0.2
+            now=$(devices)
+            [ "$now" != "$seen" ] || continue
+            changes=$((changes + 1))
+            result pcifront-change "$changes" $now
+            for dev in $now; do
+                case " $seen " in
+                *" $dev "*) ;;
+                *) result hotplugged $(cfgread "$dev" 10) ;;
+                esac
+            done
+            seen=$now
+        done
+    fi
     ;;
 idle)
     while :; do sleep 3600; done

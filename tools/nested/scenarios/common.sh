@@ -38,12 +38,10 @@ quarantine() {
 # poll_until SECONDS COMMAND...: as wait_until, but polls every tenth of a
 # second, for the steps whose time is reported.
 poll_until() {
-    _limit=$(($1 * 10))
+    _end=$(($(uptime_tenths) + $1 * 10))
     shift
-    _tries=0
     until "$@"; do
-        _tries=$((_tries + 1))
-        [ "$_tries" -lt "$_limit" ] || return 1
+        [ "$(uptime_tenths)" -lt "$_end" ] || return 1
         sleep 0.1
     done
 }

@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! `cargo xtask bench`: the cost of the backend's op path, in instructions.
+//! `cargo xtask bench`: the cost of the backend's op path, in instructions,
+//! then a Linux guest's config-read round trip through it, against dom0's
+//! Linux xen-pciback.
 //!
 //! Instructions, not seconds: callgrind counts the same on a loaded 2-core
 //! machine as on an idle one. The op path runs on the host over the
 //! simulated bus (`drivers/pciback/examples/op_path.rs`); two runs of
 //! different lengths are subtracted so setup cost cancels out.
+//!
+//! The round trip is measured in the nested environment (scenario c: the
+//! same guest served by dom0's Linux pciback, then by the driver domain, in
+//! one boot; TCG, so only the ratio means much). `--reuse-nested` takes the
+//! figures of the last scenario c run instead of booting it again.
 
-use crate::image::{cargo, run, workspace};
+use crate::image::{self, cargo, run, workspace};
 use std::path::PathBuf;
 use std::process::Command;
 use system_tests::host::{self, Tool};
@@ -18,11 +25,18 @@ const VALGRIND: Tool = Tool {
 const SHORT: u64 = 10_000;
 const LONG: u64 = 110_000;
 
-/// Prints instructions per `conf_read` and per `conf_write`.
+/// The line of scenario c's `figures.txt` with the round trip.
+const ROUND_TRIP: &str = "guest config read round trip: ";
+
+/// Prints instructions per `conf_read` and per `conf_write`, then the
+/// guest's config-read round trip through the driver domain and through
+/// dom0's Linux pciback.
 pub fn command(args: &[String]) -> Result<(), String> {
-    if !args.is_empty() {
-        return Err("bench takes no arguments".into());
-    }
+    let reuse = match args {
+        [] => false,
+        [flag] if flag == "--reuse-nested" => true,
+        _ => return Err("bench takes only --reuse-nested".into()),
+    };
     host::ensure(&[VALGRIND])?;
     run(cargo().args([
         "build",
@@ -44,6 +58,37 @@ pub fn command(args: &[String]) -> Result<(), String> {
             "conf_{mode}: {per_op} instructions per op (callgrind, op path over the simulated bus)"
         );
     }
+    let figures = system_tests::log_dir("nested-c").join("figures.txt");
+    if !reuse {
+        // Scenario c's timing test writes the figures; the boot serves the
+        // other scenario c tests too, so run them all.
+        let image = image::build(true)?;
+        run(cargo()
+            .args([
+                "test",
+                "-p",
+                "system-tests",
+                "--test",
+                "nested",
+                "scenario_c",
+            ])
+            .env("PCIBACK_DD_IMAGE", &image))?;
+    }
+    let text = std::fs::read_to_string(&figures).map_err(|e| {
+        format!(
+            "{}: {e} (run `cargo xtask nested c`, or bench without --reuse-nested)",
+            figures.display()
+        )
+    })?;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(ROUND_TRIP))
+        .ok_or_else(|| format!("no `{ROUND_TRIP}...` in {}", figures.display()))?;
+    println!(
+        "{} (nested scenario c, TCG; {})",
+        line.replace(" us", " µs"),
+        figures.display()
+    );
     Ok(())
 }
 

@@ -21,9 +21,11 @@ usage: cargo xtask <command>
   run --bare [WORDS...]    the image alone in QEMU (q35, TCG) with the default PCI
                            devices, serial on this terminal (Ctrl-A X quits);
                            WORDS are added to the image's command line
-  nested <a|b>             one scenario of the nested environment, with its checks
+  nested <a|b|c>           one scenario of the nested environment, with its checks
   test                     lint, host tests, QEMU boot tests, nested scenarios
-  bench                    instructions per config read and write on the op path
+  bench [--reuse-nested]   instructions per config read and write on the op path,
+                           then a guest's config read through the driver domain
+                           against dom0's Linux pciback (nested scenario c)
 ";
 
 fn main() -> ExitCode {

@@ -68,7 +68,7 @@ fn demo() -> Result<(), String> {
 /// `cargo xtask nested <scenario>`: one scenario's tests, progress shown.
 pub fn nested(args: &[String]) -> Result<(), String> {
     let [name] = args else {
-        return Err("nested takes one scenario: a or b".into());
+        return Err("nested takes one scenario: a, b or c".into());
     };
     let scenario: Scenario = name.parse().map_err(|e: nested::Error| e.to_string())?;
     let image = image::build(true)?;

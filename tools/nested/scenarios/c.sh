@@ -1,0 +1,184 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
+# Scenario c: a Linux PV guest's own xen-pcifront, served by the pciback-dd
+# driver domain, compared with the same guest served by dom0's Linux
+# xen-pciback, in one boot (Xen booted with hardware_dom=<the driver
+# domain's domid> and FLASK enforcing).
+#   1. The baseline: dom0's xen-pciback gives the devices of the driver
+#      domain's hide list to the guest (pci=), which records
+#      `lspci -nn -vvv -xxxx` and the config-read timing loop; xl hot-unplugs
+#      and hot-plugs a device; destroyed.
+#   2. The driver domain, created as an administrator would (README): the
+#      devices are still quarantined from step 1, dom0 claims VIRQ_DOM_EXC
+#      and lets the driver domain see guests die, then `xl create`.
+#   3. The same guest, created paused, its frontend given to the driver
+#      domain with pciback-dd-attach, unpaused: it records the same, then
+#      stays up while dom0 hot-unplugs and hot-plugs a device.
+#   4. `xl destroy`: the devices must be back in quarantine (Xen's PCI
+#      dump) and free in the driver domain, which must still be up.
+# Each wait is bounded; a failed step says what it waited for (`failed`)
+# and the run ends there, with every log sent.
+set -eu
+. /lib/nested/lib.sh
+. /nested/scenarios/common.sh
+
+DEVICES=$(hidden_devices "$DRIVER_DOMAIN_CFG")
+FIRST=$(echo "$DEVICES" | head -n 1)
+
+# fail WHAT: reports why the scenario stops, and stops it.
+fail() {
+    result failed "$*"
+    exit 1
+}
+
+# guest_said NAME TEXT: as console_has, for the guests' NESTED-RESULT lines.
+guest_said() { console_has "$1" "NESTED-RESULT $2"; }
+
+################################################################################
+# 1. The baseline, through dom0's Linux xen-pciback
+################################################################################
+
+# Quarantined while dom0 is still the hardware domain: the baseline needs
+# them assignable, and the driver domain needs them in quarantine (a device
+# dom0 owns when the driver domain appears can never be assigned again).
+mark quarantine
+quarantine $DEVICES
+
+# The guest of scenario b, but it stays up after recording (nested.stay=1),
+# and under FLASK it needs the label that may use passed-through devices.
+PCI=$(printf '"%s", ' $DEVICES)
+sed -e "s/@PCI@/${PCI%, }/" -e 's/^\(extra = ".*\)"$/\1 nested.stay=1"/' \
+    /nested/guests/pcifront-dom0.cfg > /tmp/pcifront.cfg
+echo 'seclabel = "system_u:system_r:pcifront_domU_t"' >> /tmp/pcifront.cfg
+mark baseline-create
+xl create /tmp/pcifront.cfg || fail "xl create of the baseline guest"
+result baseline-domid "$(xl domid pcifront)"
+mark baseline-running
+wait_until 300 guest_said pcifront pcifront-recorded ||
+    fail "the baseline guest did not record its devices within 300 s"
+mark baseline-recorded
+
+# The same hot-unplug and hot-plug as with the driver domain below, through
+# xl and dom0's xen-pciback.
+xl pci-detach pcifront "$FIRST" || fail "xl pci-detach pcifront $FIRST"
+wait_until 30 guest_said pcifront 'pcifront-change 1 ' ||
+    fail "the baseline guest did not see $FIRST go within 30 s"
+xl pci-attach pcifront "$FIRST" || fail "xl pci-attach pcifront $FIRST"
+wait_until 30 guest_said pcifront 'hotplugged ' ||
+    fail "the baseline guest did not read $FIRST again within 30 s"
+mark baseline-hot-plugged
+# Unplugged while its frontend still answers: libxl would otherwise wait
+# 10 s per device for the frontend of the destroyed guest.
+for bdf in $DEVICES; do
+    xl pci-detach pcifront "$bdf" || fail "xl pci-detach pcifront $bdf"
+done
+xl destroy pcifront
+mark baseline-destroyed
+
+################################################################################
+# 2. The driver domain
+################################################################################
+
+HWDOM=$(xl info | sed -n 's/^xen_commandline *:.*hardware_dom=\([0-9]*\).*/\1/p')
+mark claim-dom-exc
+result virq-dom-exc "$(dom0-helper claim-dom-exc)"
+sed 's|^kernel *=.*|kernel = "/nested/pciback-dd"|' "$DRIVER_DOMAIN_CFG" > /tmp/driver-domain.cfg
+mark driver-domain-create
+xl create /tmp/driver-domain.cfg || fail "xl create of the driver domain"
+DD=$(xl domid pciback-dd)
+result driver-domain-domid "$DD"
+[ "$DD" = "$HWDOM" ] || fail "the driver domain is domain $DD, Xen expects its hardware domain as $HWDOM"
+result hardware-domain "$(xl dmesg | sed -n 's/.*Initialising hardware domain \([0-9]*\).*/\1/p')"
+wait_until 10 driver_domain_said 'serving backend/pci' ||
+    fail "the driver domain did not start serving backend/pci within 10 s"
+mark driver-domain-up
+# Let it see guests die (@releaseDomain fires for it only if it may read it).
+xenstore-chmod @releaseDomain n0 "r$DD"
+
+################################################################################
+# 3. The guest, through the driver domain
+################################################################################
+
+mark guest-create
+xl create -p /nested/guests/pcifront-dd.cfg || fail "xl create -p of the guest"
+G=$(xl domid pcifront-dd)
+result guest-domid "$G"
+BACK=/local/domain/$DD/backend/pci/$G/0
+FRONT=/local/domain/$G/device/pci/0
+mark attach
+out=$(pciback-dd-attach attach pcifront-dd $DEVICES) || fail "pciback-dd-attach attach pcifront-dd" $DEVICES
+result attach "$out"
+mark unpause
+xl unpause pcifront-dd
+
+# connected: both ends say Connected (4).
+connected() {
+    [ "$(xenstore-read "$BACK/state" 2>/dev/null)" = 4 ] &&
+        [ "$(xenstore-read "$FRONT/state" 2>/dev/null)" = 4 ]
+}
+if ! poll_until 120 connected; then
+    pciback-dd-attach show "$G" > "$OUT/xenstore-unconnected.txt" 2>&1 || true
+    dom0-helper command "$DD" devices || true
+    fail "frontend and backend not both Connected within 120 s (backend $(xenstore-read "$BACK/state" 2>/dev/null || echo none), frontend $(xenstore-read "$FRONT/state" 2>/dev/null || echo none))"
+fi
+mark connected
+pciback-dd-attach show "$G" > "$OUT/xenstore-connected.txt"
+result backend-state "$(xenstore-read "$BACK/state")"
+result frontend-state "$(xenstore-read "$FRONT/state")"
+
+# Its init records what it sees (the timing loop takes a while), then waits.
+wait_until 300 guest_said pcifront-dd pcifront-recorded ||
+    fail "the guest did not record its devices within 300 s"
+mark recorded
+
+# Hot-unplug the first device, then hot-plug it back: the guest reports each
+# change of its bus, and reads the device that came back.
+mark hot-unplug
+out=$(pciback-dd-attach detach pcifront-dd "$FIRST") || fail "pciback-dd-attach detach pcifront-dd $FIRST"
+result detach "$out"
+wait_until 30 guest_said pcifront-dd 'pcifront-change 1 ' ||
+    fail "the guest did not see $FIRST go within 30 s"
+mark hot-plug
+out=$(pciback-dd-attach attach pcifront-dd "$FIRST") || fail "pciback-dd-attach attach pcifront-dd $FIRST"
+result reattach "$out"
+wait_until 30 guest_said pcifront-dd 'hotplugged ' ||
+    fail "the guest did not read $FIRST again within 30 s"
+mark hot-plugged
+pciback-dd-attach show "$G" > "$OUT/xenstore-hotplugged.txt"
+out=$(dom0-helper command "$DD" devices) || fail "the driver domain did not answer \`devices\`"
+result command-devices-connected "$out"
+
+################################################################################
+# 4. Destroy: the devices go back to quarantine, the driver domain stays up
+################################################################################
+
+mark guest-destroy
+xl destroy pcifront-dd
+reaped() { ! dom0-helper domain-info "$G" > /dev/null; }
+wait_until 30 reaped || fail "guest $G not reaped within 30 s"
+mark guest-reaped
+for bdf in $DEVICES; do
+    wait_until 20 driver_domain_said "$bdf back in quarantine from domain $G" ||
+        fail "the driver domain did not release $bdf within 20 s"
+done
+mark released
+# Xen's own view: its PCI dump (debug key Q) names each device's owner.
+xl debug-keys Q
+xl dmesg > /tmp/xen-dmesg.txt
+for bdf in $DEVICES; do
+    result xen-pci "$(grep "^(XEN) $bdf - " /tmp/xen-dmesg.txt | tail -n 1)"
+done
+pciback-dd-attach show "$G" > "$OUT/xenstore-destroyed.txt" 2>&1 || true
+mark devices
+out=$(dom0-helper command "$DD" devices) || fail "the driver domain did not answer \`devices\`"
+result command-devices "$out"
+# Its second report (the first was while connected) is in its console log.
+reports() { [ "$(grep -c 'pciback: devices: ' /var/log/xen/console/guest-pciback-dd.log)" -ge 2 ]; }
+poll_until 10 reports || fail "no second \`devices\` report in the driver domain's console"
+result driver-domain-info "$(dom0-helper domain-info "$DD")"
+result driver-domain-state "$(state pciback-dd)"
+xl list > "$OUT/xl-list.txt"
+mark done
+
+# dom0's init sends the logs, then stops the driver domain, which halts Xen.
+echo pciback-dd > "$STOP_HWDOM"
