@@ -710,10 +710,39 @@ fn a_guest_that_dies_without_the_toolstack_cleaning_up_is_noticed() {
     assert_eq!(machine.backend.free_devices(), [NIC_A]);
     assert!(machine.was_reset(NIC_A));
     assert_eq!(machine.platform().free_grant_frames(), 64);
-    // xenbus_dev_remove: Closed, since the node is still there.
+    // Its domain gone, the backend removes its directory (libxl leaves
+    // that to the driver domain).
+    assert_eq!(machine.toolstack.backend_state(2), None);
+    assert_eq!(machine.toolstack.backend_key(2, "num_devs"), None);
+}
+
+/// `xl destroy` of a guest whose backend is the driver domain: libxl
+/// removes the guest's tree (its frontend goes) while the domain still
+/// exists, then destroys it; nobody in dom0 knows the backend directory.
+#[test]
+fn the_backend_directory_of_a_destroyed_guest_is_removed_when_it_is_gone() {
+    let mut machine = Machine::new(vec![(NIC_A, nic(0x8086, 0x10d3))], vpci());
+    let _front = machine.guest(2, &[NIC_A]);
+    let _other = machine.guest(3, &[]);
+    machine
+        .world
+        .xenstored(|store| store.rm("/local/domain/2"))
+        .unwrap();
+    machine.settle();
+    // Released at once; the directory waits for the domain to be gone.
+    assert!(machine.status(2).is_none());
+    assert_eq!(machine.backend.free_devices(), [NIC_A]);
     assert_eq!(
         machine.toolstack.backend_state(2),
         Some(XenbusState::Closed)
+    );
+    machine.world.remove_domain(2);
+    machine.settle();
+    assert_eq!(machine.toolstack.backend_state(2), None);
+    // Another guest's directory is left alone.
+    assert_eq!(
+        machine.toolstack.backend_state(3),
+        Some(XenbusState::Connected)
     );
 }
 

@@ -18,7 +18,7 @@ use alloc::string::String;
 use core::future::Future;
 use pci::{Address, BarKind};
 use pciback::Device;
-use pciback::xenbus::{EventPort, Platform, Store, Watch};
+use pciback::xenbus::{EventPort, Platform, Store, Watch, domain_alive};
 use xen::Errno;
 use xen::abi::event_channel::EvtchnPort;
 use xen::abi::grant_table::GrantRef;
@@ -153,7 +153,7 @@ impl Platform for XenPlatform {
     }
 
     fn domain_exists(&self, domain: DomId) -> bool {
-        !matches!(domctl::domain_info(&self.xen.hv, domain), Ok(None))
+        domain_alive(domctl::domain_info(&self.xen.hv, domain))
     }
 }
 

@@ -27,7 +27,7 @@ use xen::sim::{FakeDomain, FakeWindowMemory};
 
 use super::{FakeDelay, FakeInterrupts, SimWorld};
 use crate::Device;
-use crate::xenbus::{EventPort, Platform};
+use crate::xenbus::{EventPort, Platform, domain_alive};
 
 /// The first frame of the backend's grant window.
 const WINDOW_GFN: u64 = 0x10_0000;
@@ -185,6 +185,6 @@ impl Platform for SimPlatform {
     }
 
     fn domain_exists(&self, domain: DomId) -> bool {
-        !matches!(domctl::domain_info(&self.hypercalls, domain), Ok(None))
+        domain_alive(domctl::domain_info(&self.hypercalls, domain))
     }
 }

@@ -77,13 +77,13 @@ use core::future::{Future, poll_fn};
 use core::pin::{Pin, pin};
 use core::task::Poll;
 
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 use pci::Address;
 use xen::abi::io::xenbus::XenbusState;
 use xen::abi::xen::DomId;
 
 pub use frontend::MAX_DEVICES;
-pub use platform::{EventPort, Platform, SharedMapping};
+pub use platform::{EventPort, Platform, SharedMapping, domain_alive};
 pub use store::{Store, Watch};
 
 use crate::{Device, TopologyKind};
@@ -251,6 +251,7 @@ impl<S: Store, P: Platform> Backend<S, P> {
                     for entry in self.frontends.borrow_mut().values_mut() {
                         entry.recheck = true;
                     }
+                    children.push(Box::pin(self.sweep()));
                 }
             }
         }
@@ -307,7 +308,66 @@ impl<S: Store, P: Platform> Backend<S, P> {
         Some(Box::pin(async move {
             frontend::serve_frontend(self, key).await;
             self.frontends.borrow_mut().remove(&key);
+            self.remove_if_dead(key.domid).await;
         }))
+    }
+
+    /// After `@releaseDomain`: the directories of domains that are gone
+    /// and no longer served ([`Backend::remove_if_dead`]). Those still
+    /// served are rechecked by their frontend, which ends with the same.
+    async fn sweep(&self) {
+        let domains = match store::directory(&self.store, BACKEND_DIR).await {
+            Ok(domains) => domains,
+            Err(error) => {
+                warn!("pciback: listing {BACKEND_DIR}: {error}");
+                return;
+            }
+        };
+        for domain in domains {
+            let key =
+                parse::unsigned(domain.as_bytes()).and_then(|domid| FrontendKey::new(domid, 0));
+            if let Some(key) = key {
+                self.remove_if_dead(key.domid).await;
+            }
+        }
+    }
+
+    /// Removes what it can of `backend/pci/<domid>` if that domain is gone
+    /// and none of its frontends is served any more: each device directory
+    /// (this domain owns them), then the domain's directory if that is now
+    /// empty and this domain may remove it (else the toolstack's job). That
+    /// is libxl's division of labour (`libxl__device_destroy`: "the driver
+    /// domain is in charge of removing what it can from the backend path"),
+    /// and dom0's toolstack does not know these directories anyway.
+    async fn remove_if_dead(&self, domid: DomId) {
+        if self.frontends.borrow().keys().any(|key| key.domid == domid)
+            || self.platform.domain_exists(domid)
+        {
+            return;
+        }
+        let dir = alloc::format!("{BACKEND_DIR}/{domid}");
+        let devices = match store::directory(&self.store, &dir).await {
+            Ok(devices) => devices,
+            Err(error) => {
+                warn!("pciback: listing {dir}: {error}");
+                return;
+            }
+        };
+        for devid in devices {
+            let path = alloc::format!("{dir}/{devid}");
+            match store::remove(&self.store, &path).await {
+                Ok(()) => info!("pciback: {path} removed: domain {domid} is gone"),
+                Err(error) => warn!("pciback: removing {path}: {error}"),
+            }
+        }
+        if store::directory(&self.store, &dir)
+            .await
+            .is_ok_and(|left| left.is_empty())
+        {
+            if let Err(error) = store::remove(&self.store, &dir).await {
+                debug!("pciback: {dir} left to the toolstack: {error}");
+            }
+        }
     }
 
     /// Changes the status of `key`.

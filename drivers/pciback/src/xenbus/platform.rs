@@ -12,6 +12,7 @@ use core::future::Future;
 
 use pci::ConfigAccess;
 use xen::Errno;
+use xen::abi::domctl::{XEN_DOMINF_DYING, XenDomctlGetdomaininfo};
 use xen::abi::event_channel::EvtchnPort;
 use xen::abi::grant_table::GrantRef;
 use xen::abi::xen::DomId;
@@ -66,10 +67,24 @@ pub trait Platform {
     /// Binds `frontend`'s unbound `port` (`EVTCHNOP_bind_interdomain`).
     fn bind_interdomain(&self, frontend: DomId, port: EvtchnPort) -> Result<Self::Port<'_>, Errno>;
 
-    /// Whether `domain` still exists (after `@releaseDomain` fired). When
-    /// the answer cannot be had, say yes: the frontend's XenStore nodes
-    /// will tell.
+    /// Whether `domain` still exists (after `@releaseDomain` fired): see
+    /// [`domain_alive`] for what `XEN_DOMCTL_getdomaininfo` says.
     fn domain_exists(&self, domain: DomId) -> bool;
+}
+
+/// Whether a domain still exists for a backend, from what
+/// `XEN_DOMCTL_getdomaininfo` answered about it (`Ok(None)`: another
+/// domain, or none). A dying domain is gone: xenstored fires
+/// `@releaseDomain` when it starts dying, and Xen frees it only once every
+/// page it shared is unmapped, its frontend's page by this backend among
+/// them; waiting for it to vanish would wait for ever. When the answer
+/// cannot be had, say yes: the frontend's XenStore nodes will tell.
+pub fn domain_alive(info: Result<Option<XenDomctlGetdomaininfo>, Errno>) -> bool {
+    match info {
+        Ok(Some(info)) => info.flags & XEN_DOMINF_DYING == 0,
+        Ok(None) => false,
+        Err(_) => true,
+    }
 }
 
 /// A mapped page shared with a frontend.
@@ -92,4 +107,30 @@ pub trait EventPort {
     /// Waits until the frontend has signalled since the last wait returned.
     /// Dropping the future before it is ready must not lose the event.
     fn wait(&self) -> impl Future<Output = ()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xen::abi::domctl::{XEN_DOMINF_RUNNING, XEN_DOMINF_SHUTDOWN};
+
+    fn info(flags: u32) -> Result<Option<XenDomctlGetdomaininfo>, Errno> {
+        Ok(Some(XenDomctlGetdomaininfo {
+            domain: 2,
+            flags,
+            ..Default::default()
+        }))
+    }
+
+    /// A guest destroyed while this backend still maps its page stays a
+    /// dying domain until the backend lets go: that is gone, not alive.
+    #[test]
+    fn a_dying_domain_is_gone_a_shut_down_one_is_not() {
+        assert!(domain_alive(info(XEN_DOMINF_RUNNING)));
+        assert!(domain_alive(info(XEN_DOMINF_SHUTDOWN)));
+        assert!(!domain_alive(info(XEN_DOMINF_DYING)));
+        assert!(!domain_alive(info(XEN_DOMINF_DYING | XEN_DOMINF_SHUTDOWN)));
+        assert!(!domain_alive(Ok(None)));
+        assert!(domain_alive(Err(Errno::EPERM)));
+    }
 }

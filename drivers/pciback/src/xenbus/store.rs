@@ -96,6 +96,14 @@ async fn write_in<S: Store>(
         .map(drop)
 }
 
+/// Removes a node and everything under it; a node already gone is fine.
+pub(crate) async fn remove<S: Store>(store: &S, path: &str) -> Result<(), XenstoreError> {
+    match store.request(None, Request::Rm { path }).await {
+        Ok(_) | Err(XenstoreError::Remote(Errno::ENOENT)) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
 /// A node's children; none if it does not exist.
 pub(crate) async fn directory<S: Store>(
     store: &S,
