@@ -948,6 +948,10 @@ fn scenario_c_hot_plug_and_release_on_destroy() {
         output.contains(&unregistered),
         "no `{unregistered}` in {logs}"
     );
+    // Its backend directory went with the guest, removed by the driver domain.
+    assert_eq!(dom0(c, "backend-directory"), "removed");
+    let removed = format!("backend/pci/{guest_domid}/0 removed: domain {guest_domid} is gone");
+    assert!(console.contains(&removed), "no `{removed}` in {logs}");
 
     // Its last report: every device free, no frontend; no error at all; up.
     let reports: Vec<_> = output

@@ -168,7 +168,13 @@ xl dmesg > /tmp/xen-dmesg.txt
 for bdf in $DEVICES; do
     result xen-pci "$(grep "^(XEN) $bdf - " /tmp/xen-dmesg.txt | tail -n 1)"
 done
-pciback-dd-attach show "$G" > "$OUT/xenstore-destroyed.txt" 2>&1 || true
+# Its backend directory: nobody in dom0 knows it, so the driver domain
+# removes it once the guest is gone (as libxl leaves it to driver domains).
+backend_gone() { ! xenstore-exists "/local/domain/$DD/backend/pci/$G"; }
+if wait_until 10 backend_gone; then result backend-directory removed; else
+    pciback-dd-attach show "$G" > "$OUT/xenstore-destroyed.txt" 2>&1 || true
+    result backend-directory left
+fi
 mark devices
 out=$(dom0-helper command "$DD" devices) || fail "the driver domain did not answer \`devices\`"
 result command-devices "$out"
