@@ -582,6 +582,23 @@ fn scenario_c_driver_domain_serves_linux_pcifront() {
             "{timing}"
         );
     }
+
+    // A real driver: the NIC's binds, its interface comes up, and it takes
+    // MSI-X interrupts, which the driver domain mapped into the guest, as
+    // the same guest did through dom0's pciback.
+    for name in [BASELINE, OURS] {
+        let bound = guest(c, name, "driver-bound");
+        let interface = format!("eth0 driver=e1000e device={}", slots[1]);
+        assert!(bound.starts_with(&interface), "{name}: {bound}");
+        let interrupts: u64 = field(bound, "interrupts");
+        assert!(interrupts > 0, "{name}: {bound}");
+        let table = c.file(&format!("{name}-interrupts"));
+        assert!(table.contains("msi-x"), "{name}'s interrupts:\n{table}");
+    }
+    assert_eq!(
+        field::<String>(guest(c, OURS, "driver-bound"), "operstate"),
+        field::<String>(guest(c, BASELINE, "driver-bound"), "operstate")
+    );
 }
 
 /// One device as `lspci -vvv -xxxx` shows it, taken apart: each field by a
@@ -692,24 +709,22 @@ const INTENDED_DIFFERENCES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Scenario c, the guest's view compared with Linux's: everything
-/// `lspci -nn -vvv -xxxx` shows of each device through the driver domain
-/// (header, command and status, interrupt, regions, every capability's
-/// decoded lines, every byte of configuration space) is what the same guest
-/// saw through dom0's Linux xen-pciback earlier in the same boot, except the
-/// fields in [`INTENDED_DIFFERENCES`]; and those differ exactly as said
-/// (the interrupt line is the one firmware programmed, which the driver
-/// domain read at boot). The guest kernel's PCI messages are compared too.
-#[test]
-fn scenario_c_lspci_matches_linux_pciback_field_by_field() {
-    let c = scenario_c();
-    let baseline = lspci_fields(c.file(&format!("{BASELINE}-lspci")));
-    let ours = lspci_fields(c.file(&format!("{OURS}-lspci")));
+/// Compares the guests' `lspci -nn -vvv -xxxx` file `name` (`lspci`, or
+/// `lspci-driver` once the NIC's driver is bound) field by field: returns
+/// the intended differences found (printed with their reason) and the
+/// others, one line each.
+fn compare_lspci(c: &ScenarioOutcome, name: &str) -> (usize, Vec<String>) {
+    let baseline = lspci_fields(c.file(&format!("{BASELINE}-{name}")));
+    let ours = lspci_fields(c.file(&format!("{OURS}-{name}")));
     let slots = |devices: &[(String, Fields)]| -> Vec<String> {
         devices.iter().map(|(slot, _)| slot.clone()).collect()
     };
-    assert_eq!(slots(&ours), slots(&baseline), "the devices by slot");
-    assert_eq!(ours.len(), hidden_devices().len());
+    assert_eq!(
+        slots(&ours),
+        slots(&baseline),
+        "{name}: the devices by slot"
+    );
+    assert_eq!(ours.len(), hidden_devices().len(), "{name}");
 
     let output = driver_domain_output(c);
     let mut unexpected = Vec::new();
@@ -744,21 +759,45 @@ fn scenario_c_lspci_matches_linux_pciback_field_by_field() {
                 Some(reason) if mine == expected => {
                     intended += 1;
                     eprintln!(
-                        "{slot} {field}: dom0 pciback {theirs:?}, driver domain {mine:?} (intended: {reason})"
+                        "{name} {slot} {field}: dom0 pciback {theirs:?}, driver domain {mine:?} (intended: {reason})"
                     );
                 }
                 _ => unexpected.push(format!(
-                    "{slot} {field}: dom0 pciback {theirs:?}, driver domain {mine:?}"
+                    "{name} {slot} {field}: dom0 pciback {theirs:?}, driver domain {mine:?}"
                 )),
             }
         }
+    }
+    (intended, unexpected)
+}
+
+/// Scenario c, the guest's view compared with Linux's: everything
+/// `lspci -nn -vvv -xxxx` shows of each device through the driver domain
+/// (header, command and status, interrupt, regions, every capability's
+/// decoded lines, every byte of configuration space), before and after the
+/// NIC's driver is bound (enabled, bus master, MSI-X on), is what the same
+/// guest saw through dom0's Linux xen-pciback earlier in the same boot,
+/// except the fields in [`INTENDED_DIFFERENCES`]; and those differ exactly
+/// as said (the interrupt line is the one firmware programmed, which the
+/// driver domain read at boot). The guest kernel's PCI messages are
+/// compared too.
+#[test]
+fn scenario_c_lspci_matches_linux_pciback_field_by_field() {
+    let c = scenario_c();
+    let mut unexpected = Vec::new();
+    for name in ["lspci", "lspci-driver"] {
+        let (intended, mut found) = compare_lspci(c, name);
+        eprintln!(
+            "{name}: {intended} intended differences, {} others",
+            found.len()
+        );
+        unexpected.append(&mut found);
     }
     assert!(
         unexpected.is_empty(),
         "the guest sees these differently through the driver domain:\n{}",
         unexpected.join("\n")
     );
-    eprintln!("lspci: {intended} intended differences, nothing else differs");
 
     // What the guest kernel said about its memory map, its PCI bus and its
     // frontend (time stamps aside): the same, but for the memory map.

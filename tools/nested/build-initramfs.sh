@@ -3,10 +3,10 @@
 # Builds the Linux side of the nested environment from Debian packages: the
 # kernel (for dom0 and guests alike), dom0's base initramfs (busybox, Xen's
 # toolstack with its libraries, the Xen kernel modules, lspci, dom0-helper)
-# and, inside it, the guests' initramfs (busybox, xen-pcifront, lspci,
-# cfgread and the guest /init). Scenario scripts and the driver domain's
-# image are not in here: the harness appends them per run as a second cpio
-# archive, so changing them rebuilds nothing.
+# and, inside it, the guests' initramfs (busybox, xen-pcifront, the e1000e
+# driver, lspci, cfgread and the guest /init). Scenario scripts and the
+# driver domain's image are not in here: the harness appends them per run
+# as a second cpio archive, so changing them rebuilds nothing.
 #
 # usage: build-initramfs.sh SOURCES OUT
 #   SOURCES  directory filled by download.sh (the linux-image .deb)
@@ -72,7 +72,7 @@ GUEST=$WORK/guest
 new_root "$GUEST"
 install -m 755 "$HERE/domU/init.sh" "$GUEST/init"
 gcc -O2 -Wall -Werror -static -o "$GUEST/bin/cfgread" "$HERE/domU/cfgread.c"
-add_modules "$GUEST" xen-pcifront
+add_modules "$GUEST" xen-pcifront e1000e
 ldconfig -r "$GUEST"
 
 # dom0's base initramfs.

@@ -6,7 +6,10 @@
 #             (`lspci -nn -vvv -xxxx`, and the cfgread timing loop with
 #             nested.samples= reads per device), then powers off; with
 #             nested.stay=1 it stays up instead, reporting each change of
-#             its PCI bus (hot-unplug, hot-plug) until it is destroyed
+#             its PCI bus (hot-unplug, hot-plug) until it is destroyed; with
+#             nested.driver=<module> it then loads that driver, brings its
+#             network interfaces up and records lspci again and the
+#             interrupts they took (MSI-X through the backend)
 #   idle      reports that it is up and waits to be destroyed
 /bin/busybox --install -s /bin
 set -eu
@@ -48,6 +51,30 @@ pcifront)
     # and the memory map its BARs must fit in.
     dmesg | grep -iE 'pci|xenbus|e820|Xen: \[mem' > /tmp/dmesg-pci.txt || true
     emit_file dmesg-pci /tmp/dmesg-pci.txt
+    driver=$(arg driver)
+    if [ -n "$driver" ]; then
+        # A real driver on one of the devices: it enables it, maps its BARs
+        # and asks the backend for MSI-X (or MSI) vectors.
+        modprobe "$driver"
+        has_interfaces() { ls /sys/class/net | grep -qv '^lo$'; }
+        wait_until 30 has_interfaces || { result driver-bound none; exit 1; }
+        interfaces=$(ls /sys/class/net | grep -v '^lo$')
+        for interface in $interfaces; do
+            ip link set "$interface" up
+        done
+        # Its link interrupt, and the watchdog's, come within a few seconds.
+        sleep 3
+        for interface in $interfaces; do
+            result driver-bound "$interface" driver=$(basename "$(readlink /sys/class/net/$interface/device/driver)") \
+                device=$(basename "$(readlink /sys/class/net/$interface/device)") \
+                operstate=$(cat /sys/class/net/$interface/operstate) \
+                interrupts=$(awk -v i="$interface" '$0 ~ i { for (f = 2; f <= NF && $f ~ /^[0-9]+$/; f++) n += $f } END { print n + 0 }' /proc/interrupts)
+        done
+        grep -E "$(echo $interfaces | tr ' ' '|')" /proc/interrupts > /tmp/interrupts.txt || true
+        emit_file interrupts /tmp/interrupts.txt
+        lspci -nn -vvv -xxxx > /tmp/lspci-driver.txt
+        emit_file lspci-driver /tmp/lspci-driver.txt
+    fi
     if [ "$(arg stay)" = 1 ]; then
         result pcifront-recorded
         # Until destroyed: number and report each change of the bus, and

@@ -6,8 +6,9 @@
 # domain's domid> and FLASK enforcing).
 #   1. The baseline: dom0's xen-pciback gives the devices of the driver
 #      domain's hide list to the guest (pci=), which records
-#      `lspci -nn -vvv -xxxx` and the config-read timing loop; xl hot-unplugs
-#      and hot-plugs a device; destroyed.
+#      `lspci -nn -vvv -xxxx` and the config-read timing loop, then binds the
+#      NIC's driver (MSI-X) and records again; xl hot-unplugs and hot-plugs
+#      a device; destroyed.
 #   2. The driver domain, created as an administrator would (README): the
 #      devices are still quarantined from step 1, dom0 claims VIRQ_DOM_EXC
 #      and lets the driver domain see guests die, then `xl create`.
@@ -44,10 +45,11 @@ guest_said() { console_has "$1" "NESTED-RESULT $2"; }
 mark quarantine
 quarantine $DEVICES
 
-# The guest of scenario b, but it stays up after recording (nested.stay=1),
-# and under FLASK it needs the label that may use passed-through devices.
+# The guest of scenario b, but it also loads the NIC's driver and stays up
+# after recording (as guests/pcifront-dd.cfg), and under FLASK it needs the
+# label that may use passed-through devices.
 PCI=$(printf '"%s", ' $DEVICES)
-sed -e "s/@PCI@/${PCI%, }/" -e 's/^\(extra = ".*\)"$/\1 nested.stay=1"/' \
+sed -e "s/@PCI@/${PCI%, }/" -e 's/^\(extra = ".*\)"$/\1 nested.driver=e1000e nested.stay=1"/' \
     /nested/guests/pcifront-dom0.cfg > /tmp/pcifront.cfg
 echo 'seclabel = "system_u:system_r:pcifront_domU_t"' >> /tmp/pcifront.cfg
 mark baseline-create
