@@ -8,8 +8,8 @@
 #             nested.stay=1 it stays up instead, reporting each change of
 #             its PCI bus (hot-unplug, hot-plug) until it is destroyed; with
 #             nested.driver=<module> it then loads that driver, brings its
-#             network interfaces up and records lspci again and the
-#             interrupts they took (MSI-X through the backend)
+#             network interfaces up, records lspci again and the interrupts
+#             they took (MSI-X through the backend), and unloads it
 #   idle      reports that it is up and waits to be destroyed
 /bin/busybox --install -s /bin
 set -eu
@@ -74,6 +74,13 @@ pcifront)
         emit_file interrupts /tmp/interrupts.txt
         lspci -nn -vvv -xxxx > /tmp/lspci-driver.txt
         emit_file lspci-driver /tmp/lspci-driver.txt
+        # Unloaded again: the driver turns its interrupts off through the
+        # backend, and nothing runs on the devices when they are unplugged.
+        devices=$(for interface in $interfaces; do basename "$(readlink /sys/class/net/$interface/device)"; done)
+        modprobe -r "$driver"
+        for dev in $devices; do
+            result driver-unloaded "$dev" $(lspci -vvv -s "${dev#0000:}" | grep -oE 'MSI-?X?: Enable[+-]' | tr -d ' ')
+        done
     fi
     if [ "$(arg stay)" = 1 ]; then
         result pcifront-recorded

@@ -149,6 +149,9 @@ mark hot-plugged
 pciback-dd-attach show "$G" > "$OUT/xenstore-hotplugged.txt"
 out=$(dom0-helper command "$DD" devices) || fail "the driver domain did not answer \`devices\`"
 result command-devices-connected "$out"
+# Its hypercalls and upcalls so far, for the cost of an op.
+out=$(dom0-helper command "$DD" stats) || fail "the driver domain did not answer \`stats\`"
+result command-stats "$out"
 
 ################################################################################
 # 4. Destroy: the devices go back to quarantine, the driver domain stays up
