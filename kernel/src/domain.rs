@@ -2,7 +2,8 @@
 //! The domain's own life under Xen: who it is, the toolstack's shutdown
 //! requests, and the administrator's diagnostics.
 //!
-//! Diagnostics are asked for through XenStore: dom0 writes a command to
+//! Diagnostics are asked for on the PV console (`xl console`, a command per
+//! line) or through XenStore: dom0 writes a command to
 //! `/local/domain/<this domain>/control/pciback-dd` (`xenstore-write`), the
 //! report goes to the console, and the node is emptied to acknowledge.
 //! Commands: `pci` (the bus table), `devices` (the devices waiting for a
@@ -62,7 +63,16 @@ pub fn spawn(
     executor.spawn("pciback", backend.run());
     executor.spawn("lifecycle", lifecycle(store));
     executor.spawn("identity", identity(xen, store));
-    executor.spawn("diagnostics", diagnostics(xen, services, bus, backend));
+    let commands: &'static Commands = Box::leak(Box::new(Commands {
+        xen,
+        services,
+        bus,
+        backend,
+    }));
+    executor.spawn("commands", xenstore_commands(commands));
+    if let Some(port) = crate::console::xen_console_port() {
+        executor.spawn("console", console_commands(commands, port));
+    }
 }
 
 /// Reports the domain's identity as XenStore knows it.
@@ -119,35 +129,30 @@ async fn lifecycle(store: &'static Xenstore) {
     }
 }
 
-/// Runs the commands written to [`COMMAND_NODE`].
-async fn diagnostics(
+/// What the diagnostic commands act on.
+#[derive(Debug)]
+struct Commands {
     xen: &'static Xen,
     services: Services,
     bus: &'static Bus,
     backend: &'static PciBackend,
-) {
-    let store = services.xenstore;
-    let watch = match store.watch(COMMAND_NODE).await {
-        Ok(watch) => watch,
-        Err(e) => {
-            log::warn!(target: "control", "cannot watch {COMMAND_NODE}: {e}; no diagnostics");
-            return;
-        }
-    };
-    loop {
-        watch.next().await;
-        let command: String = store.read(COMMAND_NODE).await.unwrap_or_default();
+}
+
+impl Commands {
+    /// Runs one command line; the answer goes to the log.
+    async fn run(&self, command: &str) {
+        let (xen, store) = (self.xen, self.services.xenstore);
         let words: Vec<&str> = command.split_ascii_whitespace().collect();
         match words.as_slice() {
-            [] => continue,
-            ["pci"] => bus.report(),
-            ["devices"] => report_backend(backend),
+            [] => {}
+            ["pci"] => self.bus.report(),
+            ["devices"] => report_backend(self.backend),
             ["xenstore"] => {
                 let domid = store.read("domid").await.unwrap_or_default();
                 list_home(store, &domid).await;
             }
             ["map-grant", domid, gref] => match (domid.parse(), gref.parse()) {
-                (Ok(domid), Ok(gref)) => show_grant(xen, services.grants, domid, gref),
+                (Ok(domid), Ok(gref)) => show_grant(xen, self.services.grants, domid, gref),
                 _ => log::warn!(target: "control", "map-grant takes a domid and a grant reference"),
             },
             ["stats"] => stats(xen),
@@ -165,7 +170,59 @@ async fn diagnostics(
                 "unknown command `{command}` (try pci, devices, xenstore, stats, bench-xenstore, map-grant, echo-port)"
             ),
         }
+    }
+}
+
+/// Runs the commands written to [`COMMAND_NODE`], emptying it after each.
+async fn xenstore_commands(commands: &'static Commands) {
+    let store = commands.services.xenstore;
+    let watch = match store.watch(COMMAND_NODE).await {
+        Ok(watch) => watch,
+        Err(e) => {
+            log::warn!(target: "control", "cannot watch {COMMAND_NODE}: {e}; no diagnostics");
+            return;
+        }
+    };
+    loop {
+        watch.next().await;
+        let command: String = store.read(COMMAND_NODE).await.unwrap_or_default();
+        if command.trim().is_empty() {
+            continue;
+        }
+        commands.run(&command).await;
         let _ = store.write(COMMAND_NODE, "").await;
+    }
+}
+
+/// Longest command line typed on the console.
+const CONSOLE_LINE: usize = 256;
+
+/// Runs the commands typed on the PV console (`xl console`), a line each.
+async fn console_commands(commands: &'static Commands, port: EvtchnPort) {
+    let mut line = String::new();
+    loop {
+        ports::wait(port).await;
+        let mut buf = [0u8; 64];
+        loop {
+            let read = crate::console::read_input(&mut buf);
+            let Some(bytes) = buf.get(..read).filter(|b| !b.is_empty()) else {
+                break;
+            };
+            for &byte in bytes {
+                match byte {
+                    b'\r' | b'\n' if !line.is_empty() => {
+                        log::info!(target: "console", "> {line}");
+                        commands.run(&line).await;
+                        line.clear();
+                    }
+                    0x08 | 0x7f => {
+                        line.pop();
+                    }
+                    0x20..=0x7e if line.len() < CONSOLE_LINE => line.push(char::from(byte)),
+                    _ => {}
+                }
+            }
+        }
     }
 }
 

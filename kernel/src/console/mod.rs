@@ -59,6 +59,16 @@ pub fn attach_xen_console(
     CONSOLE.lock().xen = Some(xencons::XenConsole::new(hv, interface, port));
 }
 
+/// The PV console's event channel, if there is a PV console.
+pub fn xen_console_port() -> Option<xen::abi::event_channel::EvtchnPort> {
+    CONSOLE.lock().xen.as_ref().map(xencons::XenConsole::port)
+}
+
+/// Reads what was typed on the PV console into `buf`; 0 if nothing.
+pub fn read_input(buf: &mut [u8]) -> usize {
+    CONSOLE.lock().xen.as_ref().map_or(0, |xen| xen.read(buf))
+}
+
 /// Writes formatted text to every output.
 pub fn write_fmt(args: fmt::Arguments<'_>) {
     let _ = fmt::Write::write_fmt(&mut *CONSOLE.lock(), args);

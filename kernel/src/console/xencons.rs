@@ -33,6 +33,20 @@ impl XenConsole {
             port,
         }
     }
+
+    /// The event channel xenconsoled signals when there is input (or room).
+    pub fn port(&self) -> EvtchnPort {
+        self.port
+    }
+
+    /// Takes typed bytes into `buf`; tells xenconsoled there is room again.
+    pub fn read(&self, buf: &mut [u8]) -> usize {
+        let read = self.ring.read(buf).unwrap_or(0);
+        if read > 0 {
+            let _ = event_channel::send(self.hv, self.port);
+        }
+        read
+    }
 }
 
 impl fmt::Write for XenConsole {
