@@ -258,6 +258,17 @@ fn scenario_a_driver_domain_on_xen() {
             assert!(keys.contains(&key), "no {key} in its home: {keys:?}");
         }
     }
+
+    // A command typed on its PV console (`xl console`) runs and answers
+    // there: the devices report follows the echoed line.
+    let typed = console
+        .split_once("console: > devices")
+        .unwrap_or_else(|| panic!("the typed `devices` never arrived; see {logs}"))
+        .1;
+    assert!(
+        typed.contains("pciback: devices: "),
+        "no answer to the typed command in {logs}"
+    );
     let watch_ms = acknowledged(a, "command-xenstore", "xenstore", domid);
 
     // The page dom0 granted: its first 32 bytes are dom0's text, then zeros.

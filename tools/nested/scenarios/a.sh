@@ -105,6 +105,14 @@ result command-echo-port "$(cat /tmp/echo-port.out)"
 mark stats
 result command-stats "$(dom0-helper command "$DD" stats)"
 poll_until 10 console_has pciback-dd 'stats: hypercalls '
+
+# The same commands typed on its PV console, as `xl console` sends them:
+# xenconsoled copies what is written to the console's pty into the ring.
+mark console-command
+printf 'devices\r' > "$(xenstore-read "/local/domain/$DD/console/tty")"
+poll_until 10 console_has pciback-dd 'console: > devices'
+poll_until 10 console_has pciback-dd 'pciback: devices: '
+result console-command typed
 result driver-domain-end-info "$(dom0-helper domain-info "$DD")"
 mark diagnostics-done
 
