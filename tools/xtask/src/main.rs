@@ -16,8 +16,9 @@ usage: cargo xtask <command>
 
   build [--debug]          build the image; print its path and size
   run                      the demonstration: QEMU + Xen + dom0, the image as the
-                           PCI driver domain (Xen's hardware domain); the first
-                           run downloads and builds Xen (a few minutes)
+                           PCI driver domain (Xen's hardware domain) serving a
+                           Linux guest's xen-pcifront; the first run downloads
+                           and builds Xen (a few minutes)
   run --bare [WORDS...]    the image alone in QEMU (q35, TCG) with the default PCI
                            devices, serial on this terminal (Ctrl-A X quits);
                            WORDS are added to the image's command line
