@@ -143,6 +143,21 @@ const _: () = assert!(size_of::<XenDomctlIomemPermission>() == 24);
 const _: () = assert!(core::mem::offset_of!(XenDomctlIomemPermission, nr_mfns) == 8);
 const _: () = assert!(core::mem::offset_of!(XenDomctlIomemPermission, allow_access) == 16);
 
+/// `struct xen_domctl_ioport_permission`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct XenDomctlIoportPermission {
+    /// IN: first port of the range.
+    pub first_port: u32,
+    /// IN: number of ports (> 0; the range must end at or below 0x10000).
+    pub nr_ports: u32,
+    /// IN: non-zero to allow, 0 to revoke.
+    pub allow_access: u8,
+}
+const _: () = assert!(size_of::<XenDomctlIoportPermission>() == 12);
+const _: () = assert!(core::mem::offset_of!(XenDomctlIoportPermission, nr_ports) == 4);
+const _: () = assert!(core::mem::offset_of!(XenDomctlIoportPermission, allow_access) == 8);
+
 /// `XEN_DOMCTL_DEV_PCI`.
 pub const XEN_DOMCTL_DEV_PCI: u32 = 0;
 /// `XEN_DOMCTL_DEV_DT`.
@@ -184,6 +199,8 @@ pub union XenDomctlPayload {
     pub irq_permission: XenDomctlIrqPermission,
     /// `XEN_DOMCTL_iomem_permission`.
     pub iomem_permission: XenDomctlIomemPermission,
+    /// `XEN_DOMCTL_ioport_permission`.
+    pub ioport_permission: XenDomctlIoportPermission,
     /// `XEN_DOMCTL_assign_device` / `deassign_device` / `test_assign_device`.
     pub assign_device: XenDomctlAssignDevice,
     /// `pad[128]`: fixes the union's size.

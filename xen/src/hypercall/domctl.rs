@@ -8,9 +8,9 @@ use super::{Hypercall, pointer_arg};
 use crate::Errno;
 use crate::abi::domctl::{
     XEN_DOMCTL_ASSIGN_DEVICE, XEN_DOMCTL_DEASSIGN_DEVICE, XEN_DOMCTL_DEV_PCI,
-    XEN_DOMCTL_GETDOMAININFO, XEN_DOMCTL_IOMEM_PERMISSION, XEN_DOMCTL_IRQ_PERMISSION, XenDomctl,
-    XenDomctlAssignDevice, XenDomctlGetdomaininfo, XenDomctlIomemPermission,
-    XenDomctlIrqPermission,
+    XEN_DOMCTL_GETDOMAININFO, XEN_DOMCTL_IOMEM_PERMISSION, XEN_DOMCTL_IOPORT_PERMISSION,
+    XEN_DOMCTL_IRQ_PERMISSION, XenDomctl, XenDomctlAssignDevice, XenDomctlGetdomaininfo,
+    XenDomctlIomemPermission, XenDomctlIoportPermission, XenDomctlIrqPermission,
 };
 use crate::abi::xen::{DomId, HYPERVISOR_DOMCTL};
 
@@ -84,7 +84,33 @@ pub fn iomem_permission<H: Hypercall + ?Sized>(
     domctl(hv, &mut op).map(drop)
 }
 
-/// `XEN_DOMCTL_irq_permission`: allows (or revokes) `domid`'s access to `pirq`.
+/// `XEN_DOMCTL_ioport_permission`: allows (or revokes) `domid`'s access to
+/// I/O ports `first_port..first_port + nr_ports` (a PV guest then uses them
+/// with `in`/`out`, which Xen emulates). Xen refuses with `-EINVAL` a range
+/// that is empty or ends above port 0xffff, and with `-EPERM` one the
+/// caller may not access itself.
+pub fn ioport_permission<H: Hypercall + ?Sized>(
+    hv: &H,
+    domid: DomId,
+    first_port: u32,
+    nr_ports: u32,
+    allow: bool,
+) -> Result<(), Errno> {
+    let mut op = XenDomctl::new(XEN_DOMCTL_IOPORT_PERMISSION, domid);
+    op.u.ioport_permission = XenDomctlIoportPermission {
+        first_port,
+        nr_ports,
+        allow_access: u8::from(allow),
+    };
+    domctl(hv, &mut op).map(drop)
+}
+
+/// `XEN_DOMCTL_irq_permission`: allows (or revokes) `domid`'s access to the
+/// IRQ behind `pirq`, a PIRQ of the *caller* (Xen looks it up in the
+/// caller's table): a PV dom0, whose PIRQ for a GSI is the GSI, can; a PVH
+/// hardware domain has no PIRQs and gets `-EPERM`. It needs none of it:
+/// `PHYSDEVOP_map_pirq` grants the target the IRQ it maps, and
+/// `PHYSDEVOP_unmap_pirq` revokes it.
 pub fn irq_permission<H: Hypercall + ?Sized>(
     hv: &H,
     domid: DomId,

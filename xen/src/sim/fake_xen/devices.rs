@@ -9,8 +9,8 @@ use crate::Errno;
 use crate::abi::domctl::{
     XEN_DOMCTL_ASSIGN_DEVICE, XEN_DOMCTL_DEASSIGN_DEVICE, XEN_DOMCTL_DEV_PCI,
     XEN_DOMCTL_GETDOMAININFO, XEN_DOMCTL_INTERFACE_VERSION, XEN_DOMCTL_IOMEM_PERMISSION,
-    XEN_DOMCTL_IRQ_PERMISSION, XEN_DOMINF_HVM_GUEST, XEN_DOMINF_RUNNING, XenDomctl,
-    XenDomctlGetdomaininfo,
+    XEN_DOMCTL_IOPORT_PERMISSION, XEN_DOMCTL_IRQ_PERMISSION, XEN_DOMINF_HVM_GUEST,
+    XEN_DOMINF_RUNNING, XenDomctl, XenDomctlGetdomaininfo,
 };
 use crate::abi::physdev::{
     MAP_PIRQ_TYPE_GSI, MAP_PIRQ_TYPE_MSI, MAP_PIRQ_TYPE_MSI_SEG, PHYSDEVOP_MAP_PIRQ,
@@ -18,6 +18,9 @@ use crate::abi::physdev::{
     PhysdevPciDeviceAdd, PhysdevPciMmcfgReserved, PhysdevUnmapPirq,
 };
 use crate::abi::xen::DOMID_FIRST_RESERVED;
+
+/// x86's `MAX_IOPORTS`: the I/O port space.
+const MAX_IOPORTS: u32 = 0x1_0000;
 
 impl Caller<'_> {
     pub(super) unsafe fn physdev(mut self, cmd: u32, arg: u64) -> Result<u64, Errno> {
@@ -156,6 +159,22 @@ impl Caller<'_> {
                     target.iomem.push(range);
                 } else {
                     target.iomem.retain(|&r| r != range);
+                }
+            }
+            XEN_DOMCTL_IOPORT_PERMISSION => {
+                // SAFETY: as above, the ioport_permission member.
+                let perm = unsafe { op.u.ioport_permission };
+                // arch/x86/domctl.c: an empty range, or one past port 0xffff.
+                let end = perm.first_port.checked_add(perm.nr_ports);
+                if perm.nr_ports == 0 || end.is_none_or(|end| end > MAX_IOPORTS) {
+                    return Err(Errno::EINVAL);
+                }
+                let range = (perm.first_port, perm.nr_ports);
+                let target = self.state.domain(op.domain)?;
+                if perm.allow_access != 0 {
+                    target.ioports.push(range);
+                } else {
+                    target.ioports.retain(|&r| r != range);
                 }
             }
             XEN_DOMCTL_IRQ_PERMISSION => {

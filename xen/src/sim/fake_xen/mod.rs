@@ -116,6 +116,7 @@ struct Domain {
     shared_info_gfn: Option<u64>,
     assigned: Vec<u32>,
     iomem: Vec<(u64, u64)>,
+    ioports: Vec<(u32, u32)>,
     irqs: Vec<u32>,
     pirqs: BTreeMap<u32, FakePirq>,
     mmcfg: Vec<(u64, u16, u8, u8)>,
@@ -137,6 +138,7 @@ impl Domain {
             shared_info_gfn: None,
             assigned: Vec::new(),
             iomem: Vec::new(),
+            ioports: Vec::new(),
             irqs: Vec::new(),
             pirqs: BTreeMap::new(),
             mmcfg: Vec::new(),
@@ -401,6 +403,14 @@ impl FakeXen {
             .domains
             .get(&domid)
             .map_or_else(Vec::new, |d| d.iomem.clone())
+    }
+
+    /// I/O port ranges `(first, count)` `domid` may access.
+    pub fn ioport_ranges(&self, domid: DomId) -> Vec<(u32, u32)> {
+        self.lock()
+            .domains
+            .get(&domid)
+            .map_or_else(Vec::new, |d| d.ioports.clone())
     }
 
     /// PIRQs `domid` may access through `irq_permission`.
