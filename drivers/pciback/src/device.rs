@@ -27,11 +27,6 @@ pub struct DeviceOptions {
     /// per-device `permissive` attribute). It can also be turned on later
     /// ([`Device::set_permissive`]), never off.
     pub permissive: bool,
-    /// The interrupt number the guest reads in the interrupt line register
-    /// and gets back from the MSI disable ops: the GSI the toolstack maps
-    /// as the guest's PIRQ (Linux's `dev->irq`). `None`: the line firmware
-    /// programmed, if the function has an interrupt pin, else 0.
-    pub irq: Option<u32>,
 }
 
 /// Where the capabilities the backend uses are.
@@ -104,8 +99,11 @@ pub(crate) struct DeviceState {
     pub(crate) is_bridge: bool,
     /// Interrupt pin (0: none).
     pub(crate) interrupt_pin: u8,
-    /// See [`DeviceOptions::irq`].
-    pub(crate) irq: u32,
+    /// The line firmware programmed (0 without an interrupt pin): what a
+    /// guest reads when no GSI was named for it.
+    pub(crate) line: u8,
+    /// The GSI named for the guest that has the device ([`Device::set_gsi`]).
+    pub(crate) gsi: Option<u32>,
     /// Capability offsets.
     pub(crate) capabilities: Capabilities,
     /// The PCI Express capability.
@@ -182,11 +180,6 @@ impl DeviceState {
                     }
                 });
         let subsystem = function.subsystem;
-        let default_irq = if function.interrupt_pin != 0 {
-            u32::from(function.interrupt_line)
-        } else {
-            0
-        };
         Self {
             address: function.address,
             identity: Identity {
@@ -197,7 +190,12 @@ impl DeviceState {
             },
             is_bridge,
             interrupt_pin: function.interrupt_pin,
-            irq: options.irq.unwrap_or(default_irq),
+            line: if function.interrupt_pin != 0 {
+                function.interrupt_line
+            } else {
+                0
+            },
+            gsi: None,
             capabilities,
             pcie,
             power_support,
@@ -210,6 +208,14 @@ impl DeviceState {
             interrupts: InterruptMode::Intx,
             warned_on_write: false,
         }
+    }
+
+    /// The interrupt number the guest reads in the interrupt line register
+    /// (its low byte) and gets back from the MSI disable ops: Linux's
+    /// `dev->irq`, which on dom0 is the GSI libxl maps as the guest's PIRQ.
+    /// The GSI named for the guest, else the line firmware programmed.
+    pub(crate) fn guest_irq(&self) -> u32 {
+        self.gsi.unwrap_or(u32::from(self.line))
     }
 }
 
@@ -293,9 +299,33 @@ impl Device {
         self.state.permissive = true;
     }
 
-    /// The interrupt number the guest sees (see [`DeviceOptions::irq`]).
+    /// The interrupt number the guest sees: the GSI named for it
+    /// ([`Device::set_gsi`]), else the line firmware programmed (0 without
+    /// an interrupt pin).
     pub fn irq(&self) -> u32 {
-        self.state.irq
+        self.state.guest_irq()
+    }
+
+    /// The function's interrupt pin (1-4 for INTA-INTD; 0: none).
+    pub fn interrupt_pin(&self) -> u8 {
+        self.state.interrupt_pin
+    }
+
+    /// The GSI of the function's INTx for the guest that has it, if one was
+    /// named ([`Device::set_gsi`]).
+    pub fn gsi(&self) -> Option<u32> {
+        self.state.gsi
+    }
+
+    /// Names the GSI of the function's INTx for the guest it is given to
+    /// next: the guest reads it as its interrupt line and binds it as its
+    /// PIRQ (Linux's pcifront, `xen_pcifront_enable_irq`), so the platform
+    /// maps it as that PIRQ ([`crate::xenbus::Platform::assign`]). Only the
+    /// toolstack knows it: the ACPI GSI its dom0 routed the pin to, not the
+    /// PIC line firmware left in the register. `None` (and
+    /// [`Device::release`]): no INTx, the guest reads the firmware's line.
+    pub fn set_gsi(&mut self, gsi: Option<u32>) {
+        self.state.gsi = gsi;
     }
 
     /// The bridges above the function, nearest first.

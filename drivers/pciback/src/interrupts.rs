@@ -16,7 +16,7 @@
 //!
 //! "The current PIRQ" is Linux's `xen_pirq_from_irq(dev->irq)`: MSI's PIRQ
 //! while MSI is on, otherwise the INTx interrupt number
-//! ([`crate::DeviceOptions::irq`]).
+//! ([`crate::Device::irq`]).
 
 use log::debug;
 use pci::capability::PowerState;
@@ -85,7 +85,7 @@ pub(crate) type Answer = (Result<(), OpError>, u32);
 fn current_pirq(state: &DeviceState) -> u32 {
     match state.interrupts {
         InterruptMode::Msi { pirq, .. } => pirq,
-        InterruptMode::Intx | InterruptMode::MsiX { .. } => state.irq,
+        InterruptMode::Intx | InterruptMode::MsiX { .. } => state.guest_irq(),
     }
 }
 

@@ -143,8 +143,9 @@ impl Device {
 
     /// Hands the function back from a guest: reset, the configuration saved
     /// at take time restored, the guest's MSI or MSI-X turned off through
-    /// `interrupts`, disabled, bus mastering off. All of that happens even
-    /// when the reset fails; the error says why, for the log.
+    /// `interrupts`, disabled, bus mastering off, its GSI forgotten. All of
+    /// that happens even when the reset fails; the error says why, for the
+    /// log.
     pub fn release<A: ConfigAccess + ?Sized, I: InterruptControl + ?Sized, D: Delay + ?Sized>(
         &mut self,
         access: &A,
@@ -163,6 +164,7 @@ impl Device {
         interrupts::release(&mut self.state, interrupts);
         config::quiesce(&hw, &mut self.state);
         self.config.reset();
+        self.state.gsi = None;
         match &reset {
             Ok(method) => info!(
                 "pciback {}: released, reset by {method}",

@@ -121,6 +121,11 @@ impl Resources {
         (lower.space == Space::Memory64).then_some(lower)
     }
 
+    /// Every BAR with an address.
+    pub(crate) fn assigned(&self) -> impl Iterator<Item = &Resource> {
+        self.bars.iter().flatten().filter(|bar| bar.is_assigned())
+    }
+
     /// The expansion ROM.
     pub(crate) fn rom(&self) -> Option<Rom> {
         self.rom

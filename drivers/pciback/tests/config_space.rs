@@ -294,10 +294,7 @@ struct CommandStep {
 
 fn run_command_steps(permissive: bool, steps: &[CommandStep]) {
     let mut machine = machine();
-    let options = DeviceOptions {
-        permissive,
-        ..DeviceOptions::default()
-    };
+    let options = DeviceOptions { permissive };
     let mut guest = nic_guest(&machine, &options);
     for step in steps {
         assert_eq!(
@@ -420,10 +417,7 @@ fn unhandled_registers_take_writes_only_in_permissive_mode() {
             Width::Word,
             u32::from((Status::CAPABILITIES_LIST | Status::RECEIVED_MASTER_ABORT).bits()),
         );
-        let options = DeviceOptions {
-            permissive,
-            ..DeviceOptions::default()
-        };
+        let options = DeviceOptions { permissive };
         let mut guest = nic_guest(&machine, &options);
         for &(offset, size, value) in registers {
             assert_eq!(machine.write(&mut guest, GUEST_NIC, offset, size, value), 0);
@@ -453,10 +447,7 @@ fn a_write_touching_a_field_drops_its_unhandled_bytes_even_when_permissive() {
     // conf_space.c: handled = 1 as soon as one field overlaps; the status
     // half of a dword write at 0x04 is never written.
     let mut machine = machine();
-    let options = DeviceOptions {
-        permissive: true,
-        ..DeviceOptions::default()
-    };
+    let options = DeviceOptions { permissive: true };
     let mut guest = nic_guest(&machine, &options);
     assert_eq!(
         machine.write(&mut guest, GUEST_NIC, 0x04, 4, 0xF900_0003),
@@ -656,10 +647,7 @@ fn msi_and_msix_control_writes_are_refused_unless_permissive() {
         assert!(machine.writes().is_empty());
 
         let mut machine = Machine::new([(NIC, nic())]);
-        let options = DeviceOptions {
-            permissive: true,
-            ..DeviceOptions::default()
-        };
+        let options = DeviceOptions { permissive: true };
         let mut guest = nic_guest(&machine, &options);
         assert_eq!(
             machine.write(&mut guest, GUEST_NIC, control, 2, current | enable),
@@ -741,17 +729,23 @@ fn bridges_get_two_bars_and_their_rom_at_0x38() {
 }
 
 #[test]
-fn interrupt_line_is_the_configured_irq() {
+fn interrupt_line_is_the_gsi_named_for_the_guest() {
     let mut machine = machine();
-    let options = DeviceOptions {
-        irq: Some(0x1_24),
-        ..DeviceOptions::default()
-    };
-    let mut guest = nic_guest(&machine, &options);
+    let mut device = machine.take(NIC);
+    assert_eq!((device.irq(), device.gsi()), (u32::from(LINE), None));
+    device.set_gsi(Some(0x1_24));
+    assert_eq!((device.irq(), device.gsi()), (0x1_24, Some(0x1_24)));
+    let mut guest = guest_with(TopologyKind::Vpci, [device]);
     // interrupt_read: (u8) dev->irq.
     assert_eq!(machine.read(&mut guest, GUEST_NIC, 0x3C, 1), (0, 0x24));
     assert_eq!(
         machine.read(&mut guest, virtual_address(0, 0), 0x3C, 2),
         (0, 0x0124)
     );
+    // Released, the device forgets it: the next guest reads the line.
+    let mut device = guest.remove(GUEST_NIC).unwrap();
+    device
+        .release(&machine.bus, &mut machine.interrupts, &machine.delay)
+        .unwrap();
+    assert_eq!((device.irq(), device.gsi()), (u32::from(LINE), None));
 }

@@ -24,15 +24,18 @@ use pciback::sim::{
 };
 use pciback::xenbus::{Backend, FrontendStatus, Options};
 use pciback::{Device, DeviceOptions, TopologyKind, VirtualAddress};
+use xen::Errno;
 use xen::abi::domctl::pci_sbdf;
 use xen::abi::io::pciif::{
     XEN_PCI_ERR_DEV_NOT_FOUND, XEN_PCI_ERR_INVALID_OFFSET, XEN_PCI_ERR_NOT_IMPLEMENTED,
-    XEN_PCI_OP_AER_DETECTED, XEN_PCI_OP_CONF_READ, XEN_PCI_OP_ENABLE_MSI, XEN_PCI_OP_ENABLE_MSIX,
-    XenPciOp,
+    XEN_PCI_OP_AER_DETECTED, XEN_PCI_OP_CONF_READ, XEN_PCI_OP_DISABLE_MSI, XEN_PCI_OP_ENABLE_MSI,
+    XEN_PCI_OP_ENABLE_MSIX, XenPciOp,
 };
 use xen::abi::io::xenbus::XenbusState;
-use xen::abi::xen::DomId;
+use xen::abi::physdev::PHYSDEVOP_MAP_PIRQ;
+use xen::abi::xen::{DomId, HYPERVISOR_PHYSDEV_OP};
 use xen::hypercall::event_channel;
+use xen::sim::{FakePirq, Injected};
 use xen::xenstore::{Access, Permission};
 
 /// The driver domain.
@@ -110,9 +113,15 @@ impl Machine {
 
     /// Creates guest `domid` with `devices`; its pcifront does not run yet.
     fn prepare(&mut self, domid: DomId, devices: &[Address]) -> Rc<SimPcifront> {
-        self.world.add_domain(domid);
         let devices: Vec<PciDevice> = devices.iter().map(|&at| PciDevice::new(at)).collect();
-        self.toolstack.attach(domid, &devices);
+        self.prepare_with(domid, &devices)
+    }
+
+    /// Creates guest `domid` with `devices` as the toolstack names them
+    /// (options included); its pcifront does not run yet.
+    fn prepare_with(&mut self, domid: DomId, devices: &[PciDevice]) -> Rc<SimPcifront> {
+        self.world.add_domain(domid);
+        self.toolstack.attach(domid, devices);
         SimPcifront::new(&self.world, domid)
     }
 
@@ -847,9 +856,33 @@ fn garbage_fails_only_that_frontend_with_linux_reasons() {
             ),
             "14 version mismatch (7??fffffffffffffffffffffffffffff.../7) with pcifront - halting xen-pciback",
         ),
+        // Ours: the GSI pciback-dd-attach writes must be one number that
+        // fits the 8-bit interrupt line, for a function with a pin.
+        (
+            19,
+            Backend("opts-0", "msitranslate=0,permissive=0,gsi=256"),
+            "22 Error parsing opts-0: gsi=256 (one gsi=N, N from 1 to 255)",
+        ),
+        (
+            20,
+            Backend("opts-0", "gsi=23,gsi=23"),
+            "22 Error parsing opts-0: gsi=23 (one gsi=N, N from 1 to 255)",
+        ),
+        (
+            21,
+            Backend("opts-0", "permissive=0,gsi=23"),
+            "22 Error parsing opts-0: gsi=23 for 0000:00:15.0, which has no interrupt pin",
+        ),
     ];
-    let devices = (2..=18)
-        .map(|n| (slot(n), nic(0x8086, 0x1000 + u16::from(n))))
+    // Slot 21's function has no interrupt pin.
+    let devices = (2..=21)
+        .map(|n| {
+            let device = match n {
+                21 => flr_endpoint(0x8086, 0x1000 + u16::from(n)),
+                _ => nic(0x8086, 0x1000 + u16::from(n)),
+            };
+            (slot(n), device)
+        })
         .collect();
     let mut machine = Machine::new(devices, vpci());
     // The healthy guest, with the device guest 9 asks for.
@@ -899,18 +932,25 @@ fn garbage_fails_only_that_frontend_with_linux_reasons() {
     assert_eq!(machine.read(&healthy, guest_at(0, 0), 0, 2), (0, 0x8086));
     // Only the healthy guest's page is mapped.
     assert_eq!(machine.platform().free_grant_frames(), 63);
-    // Devices the bad guests never got are still in the pool; those that
+    // Devices the bad guests never got are still in the pool, with nothing
+    // of them given (a GSI refused is neither mapped nor kept); those that
     // failed at attach stay theirs (online) until the toolstack removes them.
     let mut free = machine.backend.free_devices();
     free.sort_unstable();
-    assert_eq!(free, (3..=12).map(slot).collect::<Vec<_>>());
+    let never_given = (3..=12).chain(19..=21).map(slot).collect::<Vec<_>>();
+    assert_eq!(free, never_given);
+    let xen = machine.world.xen();
+    for guest in (3..=12).chain(19..=21) {
+        assert!(xen.assigned_devices(guest).is_empty(), "guest {guest}");
+        assert!(xen.pirqs(guest).is_empty(), "guest {guest}");
+    }
     for &(guest, _, _) in cases {
         machine.toolstack.destroy(guest);
     }
     machine.settle();
     let mut free = machine.backend.free_devices();
     free.sort_unstable();
-    assert_eq!(free, (3..=18).map(slot).collect::<Vec<_>>());
+    assert_eq!(free, (3..=21).map(slot).collect::<Vec<_>>());
     assert_eq!(machine.read(&healthy, guest_at(0, 0), 0, 2), (0, 0x8086));
 }
 
@@ -1186,15 +1226,13 @@ fn opts_permissive_lets_writes_to_unhandled_registers_through() {
         vpci(),
     );
     let strict = machine.guest(2, &[NIC_A]);
-    machine.world.add_domain(3);
-    machine.toolstack.attach(
+    let permissive = machine.prepare_with(
         3,
         &[PciDevice {
-            address: NIC_B,
             permissive: true,
+            ..PciDevice::new(NIC_B)
         }],
     );
-    let permissive = SimPcifront::new(&machine.world, 3);
     machine.start(&permissive);
     machine.settle();
     machine.platform().bus().clear_writes();
@@ -1215,4 +1253,133 @@ fn opts_permissive_lets_writes_to_unhandled_registers_through() {
         .map(|write| write.address)
         .collect();
     assert_eq!(written, [NIC_B]);
+}
+
+/// A [`nic`] whose BARs are at `memory` and `ports`, and whose INTx pin
+/// firmware routed to PIC line 11.
+fn nic_at(device: u16, memory: u64, ports: u64) -> SimDevice {
+    flr_endpoint(0x8086, device)
+        .interrupt(1, 11)
+        .bar(0, SimBar::memory32(0x4000).at(memory))
+        .bar(1, SimBar::io(0x20).at(ports))
+}
+
+/// `disable_msi` of the guest's device at `devfn`: its `value` is Linux's
+/// `dev->irq` once MSI is off.
+fn disable_msi(devfn: u32) -> XenPciOp {
+    XenPciOp {
+        cmd: XEN_PCI_OP_DISABLE_MSI,
+        devfn,
+        ..XenPciOp::default()
+    }
+}
+
+/// libxl gives a PV guest its device's BARs (memory and I/O) and maps the
+/// GSI dom0's sysfs shows as the guest's PIRQ; the driver domain does the
+/// same from `gsi=` in `opts-N`. The guest reads that GSI as its interrupt
+/// line (pcifront binds it as the PIRQ) and gets it back from
+/// `disable_msi`; a device without `gsi=` gets no PIRQ and shows the line
+/// firmware left. Two functions on one INTx line share its PIRQ, which
+/// goes with the last; detached, nothing is left to the guest and the
+/// next guest reads the line again.
+#[test]
+fn opts_gsi_is_the_interrupt_line_the_guest_reads_and_its_pirq() {
+    let nic_c = address(0, 7, 0);
+    let mut machine = Machine::new(
+        vec![
+            (NIC_A, nic_at(0x10d3, 0xfe00_0000, 0xc000)),
+            (NIC_B, nic_at(0x1533, 0xfe10_0000, 0xc040)),
+            (nic_c, nic_at(0x1539, 0xfe20_0000, 0xc080)),
+        ],
+        vpci(),
+    );
+    let xen = machine.world.xen();
+    let front = machine.prepare_with(
+        2,
+        &[
+            PciDevice::new(NIC_A).with_gsi(23),
+            PciDevice::new(NIC_B).with_gsi(23),
+            PciDevice::new(nic_c),
+        ],
+    );
+    machine.start(&front);
+    machine.settle();
+    assert_eq!(
+        machine.toolstack.backend_state(2),
+        Some(XenbusState::Connected)
+    );
+    // interrupt_read: the GSI where one was named, the line elsewhere.
+    for (slot, line) in [(0, 23), (1, 23), (2, 11)] {
+        assert_eq!(machine.read(&front, guest_at(slot, 0), 0x3C, 1), (0, line));
+        let answer = machine.op(&front, disable_msi(u32::from(slot) << 3));
+        assert_eq!((answer.err, answer.value), (0, line), "slot {slot}");
+    }
+    // GSI 23 mapped once, as PIRQ 23; every BAR reachable, ports included.
+    assert_eq!(
+        xen.pirqs(2).into_iter().collect::<Vec<_>>(),
+        [(23, FakePirq::Gsi(23))]
+    );
+    assert_eq!(
+        xen.iomem_ranges(2),
+        [(0xfe000, 4), (0xfe100, 4), (0xfe200, 4)]
+    );
+    assert_eq!(
+        xen.ioport_ranges(2),
+        [(0xc000, 0x20), (0xc040, 0x20), (0xc080, 0x20)]
+    );
+
+    // The first unplugged: its BARs go, the shared PIRQ stays for the other.
+    machine.toolstack.unplug(2, 0);
+    machine.settle();
+    assert_eq!(front.devices(), [guest_at(1, 0), guest_at(2, 0)]);
+    assert_eq!(xen.pirqs(2).keys().copied().collect::<Vec<_>>(), [23]);
+    assert_eq!(xen.ioport_ranges(2), [(0xc040, 0x20), (0xc080, 0x20)]);
+    assert_eq!(xen.iomem_ranges(2), [(0xfe100, 4), (0xfe200, 4)]);
+
+    // Detached altogether: nothing left to the guest, all back in quarantine.
+    machine.toolstack.remove(&machine.toolstack.backend_dir(2));
+    machine.settle();
+    assert!(xen.pirqs(2).is_empty());
+    assert!(xen.ioport_ranges(2).is_empty());
+    assert!(xen.iomem_ranges(2).is_empty());
+    assert!(xen.assigned_devices(2).is_empty());
+    let mut free = machine.backend.free_devices();
+    free.sort_unstable();
+    assert_eq!(free, [NIC_A, NIC_B, nic_c]);
+
+    // The next guest, given the device with no GSI, reads the line.
+    let next = machine.guest(3, &[NIC_A]);
+    assert_eq!(machine.read(&next, guest_at(0, 0), 0x3C, 1), (0, 11));
+    assert!(xen.pirqs(3).is_empty());
+}
+
+/// Xen refusing the GSI refuses the device, as libxl fails the attach:
+/// the guest keeps nothing of it (no BAR, no port, not assigned), the
+/// device is back in the pool with its GSI forgotten, and the reason is in
+/// the `error` node.
+#[test]
+fn a_gsi_xen_refuses_refuses_the_device_and_gives_nothing() {
+    let mut machine = Machine::new(vec![(NIC_A, nic_at(0x10d3, 0xfe00_0000, 0xc000))], vpci());
+    let xen = machine.world.xen();
+    xen.fail_next(
+        HYPERVISOR_PHYSDEV_OP,
+        PHYSDEVOP_MAP_PIRQ,
+        Injected::Errno(Errno::EINVAL),
+    );
+    let front = machine.prepare_with(2, &[PciDevice::new(NIC_A).with_gsi(23)]);
+    machine.start(&front);
+    machine.settle();
+    assert_eq!(
+        machine.toolstack.backend_error(2).as_deref(),
+        Some("22 Couldn't assign PCI device 0000:00:03.0 to domain 2")
+    );
+    assert!(xen.pirqs(2).is_empty());
+    assert!(xen.ioport_ranges(2).is_empty());
+    assert!(xen.iomem_ranges(2).is_empty());
+    assert!(xen.assigned_devices(2).is_empty());
+    assert_eq!(machine.backend.free_devices(), [NIC_A]);
+    // Given to another guest, without a GSI: the line, no PIRQ.
+    let other = machine.guest(3, &[NIC_A]);
+    assert_eq!(machine.read(&other, guest_at(0, 0), 0x3C, 1), (0, 11));
+    assert_eq!(xen.assigned_devices(3), [pci_sbdf(0, 0, NIC_A.devfn())]);
 }

@@ -31,10 +31,7 @@ impl Delay for TscDelay {
 /// Seizes every function the hide list selected, for the backend's pool. A
 /// function that cannot be taken is reported (with the reason) and left out.
 pub fn take_devices(bus: &Bus, permissive: bool) -> Vec<Device> {
-    let options = DeviceOptions {
-        permissive,
-        irq: None,
-    };
+    let options = DeviceOptions { permissive };
     let mut devices = Vec::new();
     for &address in &bus.taken {
         let Some(segment) = bus.segment(address) else {

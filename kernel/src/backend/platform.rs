@@ -2,12 +2,14 @@
 //! The XenBus backend's machine, on real Xen: XenStore, ECAM, grants, event
 //! channels, and the hypercalls that give a device to a guest.
 //!
-//! Giving a device to a guest follows the flow proven on Xen 4.17 (X417 §2):
-//! `XEN_DOMCTL_assign_device` from quarantine, then
-//! `XEN_DOMCTL_iomem_permission` for each memory BAR. INTx is not mapped:
-//! that needs the device's ACPI GSI, which this domain cannot read (the
-//! interrupt-line register holds the PIC line, which is not it); guests use
-//! MSI or MSI-X, which the op path maps.
+//! Giving a device to a guest follows the flow proven on Xen 4.17 (X417 §2)
+//! with libxl's hypercalls ([`GuestAccess`]): `XEN_DOMCTL_assign_device`
+//! from quarantine, `XEN_DOMCTL_iomem_permission` and
+//! `XEN_DOMCTL_ioport_permission` for its BARs, and `PHYSDEVOP_map_pirq` of
+//! its INTx GSI when the toolstack named one (`gsi=` in `opts-N`): this
+//! domain cannot read the host's ACPI tables, and the interrupt-line
+//! register holds the PIC line, which is not the GSI (X417 §2d). MSI and
+//! MSI-X are mapped by the op path.
 
 use super::TscDelay;
 use super::interrupts::GuestInterrupts;
@@ -16,9 +18,8 @@ use crate::hypervisor::xenstore::{self, Xenstore};
 use crate::hypervisor::{Hypercalls, Xen, ports};
 use alloc::string::String;
 use core::future::Future;
-use pci::{Address, BarKind};
 use pciback::Device;
-use pciback::xenbus::{EventPort, Platform, Store, Watch, domain_alive};
+use pciback::xenbus::{EventPort, GuestAccess, Platform, Store, Watch, domain_alive};
 use xen::Errno;
 use xen::abi::event_channel::EvtchnPort;
 use xen::abi::grant_table::GrantRef;
@@ -27,8 +28,6 @@ use xen::events::BoundPort;
 use xen::grant::{Access, GrantMapping, GrantWindow, IdentityMapped};
 use xen::hypercall::domctl;
 use xen::xenstore::{Reply, Request, TxId, XenstoreError};
-
-const PAGE: u64 = 4096;
 
 /// XenStore for the backend.
 #[derive(Clone, Copy, Debug)]
@@ -66,6 +65,7 @@ pub struct XenPlatform {
     xen: &'static Xen,
     bus: &'static Bus,
     grants: &'static GrantWindow<IdentityMapped>,
+    access: GuestAccess,
 }
 
 impl XenPlatform {
@@ -75,26 +75,13 @@ impl XenPlatform {
         bus: &'static Bus,
         grants: &'static GrantWindow<IdentityMapped>,
     ) -> Self {
-        Self { xen, bus, grants }
-    }
-
-    /// Allows or revokes `frontend`'s access to each memory BAR of `address`.
-    fn memory_bars(&self, frontend: DomId, address: Address, allow: bool) -> Result<(), Errno> {
-        let Some(function) = self.bus.function(address) else {
-            return Err(Errno::ENODEV);
-        };
-        for bar in function.bars.iter().filter(|b| b.kind != BarKind::Io) {
-            let first = bar.address / PAGE;
-            let frames = bar.size.div_ceil(PAGE).max(1);
-            domctl::iomem_permission(&self.xen.hv, frontend, first, frames, allow)?;
+        Self {
+            xen,
+            bus,
+            grants,
+            access: GuestAccess::new(),
         }
-        Ok(())
     }
-}
-
-/// `segment << 16 | bus << 8 | devfn`, as the assign domctls take it.
-fn sbdf(address: Address) -> u32 {
-    u32::from(address.segment()) << 16 | u32::from(address.bus()) << 8 | u32::from(address.devfn())
 }
 
 impl Platform for XenPlatform {
@@ -117,29 +104,11 @@ impl Platform for XenPlatform {
     }
 
     fn assign(&self, frontend: DomId, device: &Device) -> Result<(), Errno> {
-        let address = device.address();
-        domctl::assign_device(&self.xen.hv, frontend, sbdf(address), 0)?;
-        if let Err(e) = self.memory_bars(frontend, address, true) {
-            self.deassign(frontend, device);
-            return Err(e);
-        }
-        log::info!(target: "pciback", "{address} assigned to domain {frontend}");
-        Ok(())
+        self.access.give(&self.xen.hv, frontend, device)
     }
 
     fn deassign(&self, frontend: DomId, device: &Device) {
-        let address = device.address();
-        if let Err(e) = self.memory_bars(frontend, address, false) {
-            log::warn!(target: "pciback", "{address}: revoking domain {frontend}'s BAR access: {e}");
-        }
-        match domctl::deassign_device(&self.xen.hv, frontend, sbdf(address)) {
-            Ok(()) => {
-                log::info!(target: "pciback", "{address} back in quarantine from domain {frontend}")
-            }
-            Err(e) => {
-                log::warn!(target: "pciback", "{address}: deassign from domain {frontend}: {e}")
-            }
-        }
+        self.access.take_back(&self.xen.hv, frontend, device);
     }
 
     fn map_grant(&self, frontend: DomId, gref: GrantRef) -> Result<Self::Mapping<'_>, Errno> {

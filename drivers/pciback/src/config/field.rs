@@ -181,7 +181,7 @@ impl Register {
         match self {
             Self::Fixed(value) => (*value).into(),
             Self::Command { cached } => command::read(hw, offset, *cached).into(),
-            Self::InterruptLine => state.irq & 0xFF,
+            Self::InterruptLine => state.guest_irq() & 0xFF,
             Self::Bar(bar) => bar.read(),
             Self::PowerCapabilities => capability::power_capabilities(hw, offset).into(),
             Self::ReadOnly

@@ -3,8 +3,9 @@
 //!
 //! It does what the kernel's platform does, with the same hypercalls:
 //! grants are mapped into a grant window of `FakeXen`'s, event channels
-//! are bound with `EVTCHNOP_bind_interdomain`, devices are assigned with
-//! `XEN_DOMCTL_assign_device`, and whether a domain exists is asked with
+//! are bound with `EVTCHNOP_bind_interdomain`, devices are given to guests
+//! with libxl's hypercalls ([`GuestAccess`]: assignment, BAR and port
+//! permissions, the GSI's PIRQ), and whether a domain exists is asked with
 //! `XEN_DOMCTL_getdomaininfo`. Interrupt mapping is a [`FakeInterrupts`]
 //! per frontend; delays a [`FakeDelay`].
 
@@ -12,11 +13,9 @@ use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 use core::future::Future;
 
-use log::warn;
 use pci::Address;
 use pci::sim::SimBus;
 use xen::Errno;
-use xen::abi::domctl::pci_sbdf;
 use xen::abi::event_channel::EvtchnPort;
 use xen::abi::grant_table::GrantRef;
 use xen::abi::xen::DomId;
@@ -27,7 +26,7 @@ use xen::sim::{FakeDomain, FakeWindowMemory};
 
 use super::{FakeDelay, FakeInterrupts, SimWorld};
 use crate::Device;
-use crate::xenbus::{EventPort, Platform, domain_alive};
+use crate::xenbus::{EventPort, GuestAccess, Platform, domain_alive};
 
 /// The first frame of the backend's grant window.
 const WINDOW_GFN: u64 = 0x10_0000;
@@ -65,6 +64,7 @@ pub struct SimPlatform {
     bus: SimBus,
     delay: FakeDelay,
     next_pirq: Cell<u32>,
+    access: GuestAccess,
     assignments: RefCell<Vec<Assignment>>,
 }
 
@@ -83,6 +83,7 @@ impl SimPlatform {
             bus,
             delay: FakeDelay::new(),
             next_pirq: Cell::new(PIRQS_PER_FRONTEND),
+            access: GuestAccess::new(),
             assignments: RefCell::new(Vec::new()),
         }
     }
@@ -143,26 +144,19 @@ impl Platform for SimPlatform {
     }
 
     fn assign(&self, frontend: DomId, device: &Device) -> Result<(), Errno> {
-        let address = device.address();
-        let sbdf = pci_sbdf(address.segment(), address.bus(), address.devfn());
-        domctl::assign_device(&self.hypercalls, frontend, sbdf, 0)?;
+        self.access.give(&self.hypercalls, frontend, device)?;
         self.assignments.borrow_mut().push(Assignment::Assigned {
             frontend,
-            device: address,
+            device: device.address(),
         });
         Ok(())
     }
 
     fn deassign(&self, frontend: DomId, device: &Device) {
-        let address = device.address();
-        let sbdf = pci_sbdf(address.segment(), address.bus(), address.devfn());
-        if let Err(errno) = domctl::deassign_device(&self.hypercalls, frontend, sbdf) {
-            // A dead guest's devices went with it.
-            warn!("deassigning {address} from dom{frontend}: {errno}");
-        }
+        self.access.take_back(&self.hypercalls, frontend, device);
         self.assignments.borrow_mut().push(Assignment::Deassigned {
             frontend,
-            device: address,
+            device: device.address(),
         });
     }
 

@@ -29,14 +29,26 @@ pub struct PciDevice {
     pub address: Address,
     /// `permissive=1`.
     pub permissive: bool,
+    /// `gsi=<n>` in its options, as `pciback-dd-attach` writes the GSI
+    /// dom0 routed its INTx to (libxl has no such option).
+    pub gsi: Option<u32>,
 }
 
 impl PciDevice {
-    /// The function at `address`, not permissive.
+    /// The function at `address`, not permissive, no GSI.
     pub fn new(address: Address) -> Self {
         Self {
             address,
             permissive: false,
+            gsi: None,
+        }
+    }
+
+    /// The same with `gsi=<gsi>`.
+    pub fn with_gsi(self, gsi: u32) -> Self {
+        Self {
+            gsi: Some(gsi),
+            ..self
         }
     }
 
@@ -52,12 +64,16 @@ impl PciDevice {
         )
     }
 
-    /// libxl's `opts-N`.
+    /// libxl's `opts-N`, then `gsi=<n>` if it has one (`pciback-dd-attach`).
     fn opts(&self) -> String {
-        format!(
+        let mut opts = format!(
             "msitranslate=0,power_mgmt=0,permissive={},rdm_policy=strict",
             u8::from(self.permissive)
-        )
+        );
+        if let Some(gsi) = self.gsi {
+            opts.push_str(&format!(",gsi={gsi}"));
+        }
+        opts
     }
 }
 

@@ -19,6 +19,12 @@
 //!   others are;
 //! - `opts-N`'s `permissive=1` makes that device permissive (libxl does
 //!   it through pciback's sysfs, which this backend has not);
+//! - `opts-N`'s `gsi=<n>` names the GSI of the device's INTx, which the
+//!   guest reads as its interrupt line and the platform maps as its PIRQ
+//!   (libxl reads it from dom0's sysfs, which this domain cannot see;
+//!   `pciback-dd-attach` writes it); a `gsi` that is not one number from 1
+//!   to 255, or one for a function without an interrupt pin, fails the
+//!   frontend;
 //! - a device whose reset does not complete on release is not put back in
 //!   the pool (one with no reset method at all is, as it was taken).
 
@@ -35,7 +41,7 @@ use xen::abi::io::pciif::XEN_PCI_MAGIC;
 use xen::abi::io::xenbus::XenbusState;
 use xen::abi::xen::{DOMID_FIRST_RESERVED, DomId};
 
-use super::parse::{self, Bdf};
+use super::parse::{self, Bdf, DeviceOpts};
 use super::platform::{EventPort, Platform, SharedMapping};
 use super::server;
 use super::state::{self, Action, Event};
@@ -445,21 +451,50 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
         .await
     }
 
+    /// `opts-N`, parsed (none: nothing asked for).
+    async fn read_options(&self, index: u32) -> Result<DeviceOpts, Fatal> {
+        let key = format!("opts-{index}");
+        let Some(opts) = self.read_own(&key).await? else {
+            return Ok(DeviceOpts::default());
+        };
+        parse::device_options(&opts).map_err(|option| {
+            Fatal::new(
+                Errno::EINVAL,
+                format!(
+                    "Error parsing {key}: {} (one gsi=N, N from 1 to {})",
+                    parse::printable(option, QUOTE_LIMIT),
+                    parse::MAX_GSI
+                ),
+            )
+        })
+    }
+
     /// Linux's `xen_pcibk_export_device`: takes the device from the pool,
-    /// gives it to the guest, writes `vdev-N`.
+    /// applies its `opts-N`, gives it to the guest, writes `vdev-N`.
     async fn export(&mut self, bdf: Bdf, index: u32) -> Result<(), Fatal> {
+        let options = self.read_options(index).await?;
         let Some(mut device) = bdf.address().and_then(|address| self.backend.take(address)) else {
             return Err(Fatal::new(
                 Errno::EINVAL,
                 format!("Couldn't locate PCI device ({bdf})! perhaps already in-use?"),
             ));
         };
-        let opts = self.read_own(&format!("opts-{index}")).await;
-        if matches!(&opts, Ok(Some(opts)) if parse::permissive_option(opts)) {
+        let address = device.address();
+        if let Some(gsi) = options.gsi.filter(|_| device.interrupt_pin() == 0) {
+            self.backend.give_back(device);
+            return Err(Fatal::new(
+                Errno::EINVAL,
+                format!(
+                    "Error parsing opts-{index}: gsi={gsi} for {address}, which has no interrupt pin"
+                ),
+            ));
+        }
+        if options.permissive {
             device.set_permissive();
         }
-        let address = device.address();
+        device.set_gsi(options.gsi);
         if let Err(errno) = self.platform().assign(self.key.domid, &device) {
+            device.set_gsi(None);
             self.backend.give_back(device);
             return Err(Fatal::new(
                 errno,

@@ -31,9 +31,10 @@
 //!   its XenStore connection. Watch event paths are as xenstored sends
 //!   them: relative to the domain's home for relative watches.
 //! - [`Platform`]: configuration space, delays, interrupt mapping per
-//!   frontend ([`crate::InterruptControl`]), device assignment, grant
-//!   mapping ([`SharedMapping`]), interdomain event channels
-//!   ([`EventPort`]) and whether a domain exists.
+//!   frontend ([`crate::InterruptControl`]), device assignment (with
+//!   [`GuestAccess`], which makes libxl's hypercalls), grant mapping
+//!   ([`SharedMapping`]), interdomain event channels ([`EventPort`]) and
+//!   whether a domain exists.
 //! - The devices: [`crate::Device::take`] each function the hide list
 //!   selects, and hand them all to [`Backend::new`].
 //!
@@ -61,6 +62,7 @@
 //! - Ops must be answered well within the 2 s pcifront waits; nothing here
 //!   blocks except [`crate::Delay`] during a reset.
 
+mod access;
 mod frontend;
 pub(crate) mod parse;
 mod platform;
@@ -82,6 +84,7 @@ use pci::Address;
 use xen::abi::io::xenbus::XenbusState;
 use xen::abi::xen::DomId;
 
+pub use access::GuestAccess;
 pub use frontend::MAX_DEVICES;
 pub use platform::{EventPort, Platform, SharedMapping, domain_alive};
 pub use store::{Store, Watch};

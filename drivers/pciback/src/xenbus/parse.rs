@@ -143,12 +143,45 @@ pub(crate) fn root(value: &[u8]) -> Option<RootBus> {
     })
 }
 
-/// Whether libxl's `opts-N` (`msitranslate=0,power_mgmt=0,permissive=1,…`)
-/// asks for permissive mode. Anything unparseable asks for nothing.
-pub(crate) fn permissive_option(opts: &[u8]) -> bool {
-    opts.split(|&byte| byte == b',')
-        .filter_map(|option| split(option, b'='))
-        .any(|(key, value)| key == b"permissive" && unsigned(value).is_some_and(|v| v != 0))
+/// What a device's `opts-N` asks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DeviceOpts {
+    /// `permissive=<non-zero>` (libxl's).
+    pub(crate) permissive: bool,
+    /// `gsi=<n>`: the GSI of the device's INTx, which the toolstack read
+    /// in dom0 (sysfs `irq`, once its pciback enabled the device) and this
+    /// backend maps into the guest (ours: libxl reads it itself).
+    pub(crate) gsi: Option<u32>,
+}
+
+/// The highest GSI a PV guest can be given: pcifront reads it from the
+/// 8-bit interrupt line register and binds that number as its PIRQ.
+pub(crate) const MAX_GSI: u32 = 255;
+
+/// libxl's `opts-N` (`msitranslate=0,power_mgmt=0,permissive=1,…`), plus
+/// `gsi=<n>`. libxl's own options are read as before, leniently: one that
+/// does not parse asks for nothing. `gsi` is ours and names an interrupt
+/// to give the guest, so it is strict: exactly one `gsi=` with a decimal
+/// from 1 to [`MAX_GSI`], or the option that is not is the error.
+pub(crate) fn device_options(opts: &[u8]) -> Result<DeviceOpts, &[u8]> {
+    let mut parsed = DeviceOpts::default();
+    for option in opts.split(|&byte| byte == b',') {
+        let (key, value) = split(option, b'=').unwrap_or((option, b""));
+        match key {
+            b"permissive" => {
+                parsed.permissive |= unsigned(value).is_some_and(|v| v != 0);
+            }
+            b"gsi" => {
+                let gsi = unsigned(value).filter(|gsi| (1..=MAX_GSI).contains(gsi));
+                match (gsi, parsed.gsi) {
+                    (Some(gsi), None) => parsed.gsi = Some(gsi),
+                    _ => return Err(option),
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(parsed)
 }
 
 /// A guest-supplied value for a log line or an `error` node: printable
@@ -274,15 +307,40 @@ mod tests {
         );
         assert_eq!(root(b"0000:100"), None);
         assert_eq!(root(b"0000"), None);
-        assert!(permissive_option(
-            b"msitranslate=0,power_mgmt=0,permissive=1,rdm_policy=strict"
-        ));
-        assert!(!permissive_option(
-            b"msitranslate=1,power_mgmt=0,permissive=0,rdm_policy=strict"
-        ));
-        assert!(!permissive_option(b"permissive"));
-        assert!(!permissive_option(b"permissive=yes"));
-        assert!(!permissive_option(b""));
+    }
+
+    #[test]
+    fn device_options_as_libxl_writes_them_and_our_gsi() {
+        let options = |permissive, gsi| Ok(DeviceOpts { permissive, gsi });
+        assert_eq!(
+            device_options(b"msitranslate=0,power_mgmt=0,permissive=1,rdm_policy=strict"),
+            options(true, None)
+        );
+        assert_eq!(
+            device_options(b"msitranslate=1,power_mgmt=0,permissive=0,rdm_policy=strict,gsi=23"),
+            options(false, Some(23))
+        );
+        assert_eq!(device_options(b"gsi=1"), options(false, Some(1)));
+        assert_eq!(device_options(b"gsi=255"), options(false, Some(255)));
+        // libxl's own options stay lenient: unparseable asks for nothing.
+        for lenient in [&b"permissive"[..], b"permissive=yes", b"", b"=,,=1,x"] {
+            assert_eq!(device_options(lenient), options(false, None), "{lenient:?}");
+        }
+        // gsi is strict: the first option that is not one GSI is the error.
+        for (opts, bad) in [
+            (&b"permissive=1,gsi=0"[..], &b"gsi=0"[..]),
+            (b"gsi=256", b"gsi=256"),
+            (b"gsi=4294967296", b"gsi=4294967296"),
+            (b"gsi=", b"gsi="),
+            (b"gsi", b"gsi"),
+            (b"gsi=0x17", b"gsi=0x17"),
+            (b"gsi=-1", b"gsi=-1"),
+            (b"gsi= 23", b"gsi= 23"),
+            (b"gsi=23,permissive=1,gsi=23", b"gsi=23"),
+            (b"gsi=23=23", b"gsi=23=23"),
+        ] {
+            assert_eq!(device_options(opts), Err(bad), "{opts:?}");
+        }
     }
 
     #[test]

@@ -50,14 +50,16 @@ pub trait Platform {
     fn interrupts(&self, frontend: DomId) -> Self::Interrupts;
 
     /// Gives `device` to `frontend` before the guest sees it: IOMMU
-    /// assignment, access to its BARs and its INTx interrupt
-    /// (`XEN_DOMCTL_assign_device`, `XEN_DOMCTL_iomem_permission`,
-    /// `PHYSDEVOP_map_pirq` of its GSI), as libxl's `pci_add_dm_done` does
-    /// for a dom0 backend. A failure refuses the device.
+    /// assignment, access to its BARs and ROM (memory and I/O ports), and
+    /// its INTx as the guest's PIRQ when a GSI was named ([`Device::gsi`]),
+    /// as libxl's `pci_add_dm_done` does for a dom0 backend:
+    /// [`super::GuestAccess::give`]. A failure refuses the device and must
+    /// leave the guest nothing of it.
     fn assign(&self, frontend: DomId, device: &Device) -> Result<(), Errno>;
 
     /// Takes back what [`Platform::assign`] gave, before the device is
-    /// reset: revoke the permissions, deassign it to quarantine.
+    /// reset: revoke the permissions, unmap the GSI, deassign it to
+    /// quarantine ([`super::GuestAccess::take_back`]).
     fn deassign(&self, frontend: DomId, device: &Device);
 
     /// Maps grant `gref` of `frontend` read-write
