@@ -4,7 +4,7 @@
 # kernel (for dom0 and guests alike), dom0's base initramfs (busybox, Xen's
 # toolstack with its libraries, the Xen kernel modules, lspci, dom0-helper)
 # and, inside it, the guests' initramfs (busybox, xen-pcifront, the e1000e
-# driver, lspci, cfgread and the guest /init). Scenario scripts and the
+# driver, uio_pci_generic, lspci, cfgread, bar and the guest /init). Scenario scripts and the
 # driver domain's image are not in here: the harness appends them per run
 # as a second cpio archive, so changing them rebuilds nothing.
 #
@@ -72,7 +72,8 @@ GUEST=$WORK/guest
 new_root "$GUEST"
 install -m 755 "$HERE/domU/init.sh" "$GUEST/init"
 gcc -O2 -Wall -Werror -static -o "$GUEST/bin/cfgread" "$HERE/domU/cfgread.c"
-add_modules "$GUEST" xen-pcifront e1000e
+gcc -O2 -Wall -Werror -static -o "$GUEST/bin/bar" "$HERE/domU/bar.c"
+add_modules "$GUEST" xen-pcifront e1000e uio_pci_generic
 ldconfig -r "$GUEST"
 
 # dom0's base initramfs.

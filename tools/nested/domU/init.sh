@@ -9,7 +9,11 @@
 #             its PCI bus (hot-unplug, hot-plug) until it is destroyed; with
 #             nested.driver=<module> it then loads that driver, brings its
 #             network interfaces up, records lspci again and the interrupts
-#             they took (MSI-X through the backend), and unloads it
+#             they took (MSI-X through the backend), and unloads it; then
+#             it reads that NIC's I/O BAR (the ports the backend must have
+#             given it) and binds each device left without a driver to
+#             uio_pci_generic, which requests its INTx (the PIRQ the backend
+#             must have mapped), and unbinds it
 #   idle      reports that it is up and waits to be destroyed
 /bin/busybox --install -s /bin
 set -eu
@@ -23,6 +27,43 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 arg() { sed -n "s/.*nested\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+
+# io_bar DEVICE: the index of its first I/O BAR (sysfs `resource`: start,
+# end, flags; IORESOURCE_IO is 0x100), if it has one.
+io_bar() {
+    index=0
+    while read -r start _ flags && [ "$index" -le 5 ]; do
+        if [ "$((start))" != 0 ] && [ "$((flags & 0x100))" != 0 ]; then
+            echo "$index"
+            return 0
+        fi
+        index=$((index + 1))
+    done < "/sys/bus/pci/devices/$1/resource"
+    return 1
+}
+
+# intx DEVICE: binds uio_pci_generic to DEVICE and reports what its INTx
+# became, then unbinds it. Enabling the device, Linux's pcifront binds the
+# number it reads in the interrupt line as the GSI's PIRQ ("Xen PCI mapped
+# GSI<n> to IRQ<m>"); requesting the IRQ binds that PIRQ to an event channel
+# (EVTCHNOP_bind_pirq), which Xen refuses unless the backend mapped it into
+# this guest ("Failed to obtain physical IRQ <m>"). No interrupt is raised:
+# uio_pci_generic masks INTx with the command register's Interrupt Disable,
+# which pciback keeps virtual, so a level interrupt nobody acknowledges in
+# the device would come back for ever.
+intx() {
+    sysfs=/sys/bus/pci/devices/$1
+    echo uio_pci_generic > "$sysfs/driver_override"
+    echo "$1" > /sys/bus/pci/drivers_probe || true
+    driver=$(basename "$(readlink "$sysfs/driver" 2>/dev/null)" 2>/dev/null || echo none)
+    irq=$(cat "$sysfs/irq")
+    mapped=$(dmesg | sed -n "s/.*$1: Xen PCI mapped GSI\([0-9]*\) to IRQ[0-9]*\$/\1/p" | tail -n 1)
+    if dmesg | grep -q "Failed to obtain physical IRQ $irq\$"; then bound=no; else bound=yes; fi
+    chip=$(awk -v irq="$irq:" '$1 == irq { for (f = 2; f <= NF && $f ~ /^[0-9]+$/; f++); print $f $(f + 1) "," $(f + 2) }' /proc/interrupts)
+    [ "$driver" != uio_pci_generic ] || echo "$1" > /sys/bus/pci/drivers/uio_pci_generic/unbind
+    echo > "$sysfs/driver_override"
+    result intx "$1" driver="$driver" gsi="${mapped:-none}" bound="$bound" interrupt="${chip:-none}"
+}
 ROLE=$(arg guest)
 result guest-up "role=$ROLE type=$(cat /sys/hypervisor/guest_type) kernel=$(uname -r)"
 
@@ -80,6 +121,19 @@ pcifront)
         modprobe -r "$driver"
         for dev in $devices; do
             result driver-unloaded "$dev" $(lspci -vvv -s "${dev#0000:}" | grep -oE 'MSI-?X?: Enable[+-]' | tr -d ' ')
+        done
+        # The NIC's I/O BAR (e1000e: IOADDR at 0 selects a register, IODATA
+        # at 4 reads it; Intel 82574 datasheet): select STATUS (0x8), read
+        # the selection back and STATUS through it and through memory BAR 0.
+        # Without the ports the guest reads all ones.
+        for dev in $devices; do
+            io=$(io_bar "$dev") || continue
+            result ioport "$dev" bar="$io" ioaddr="$(bar "$dev" "$io" 0 0x8)" \
+                iodata="$(bar "$dev" "$io" 4)" mmio="$(bar "$dev" 0 8)"
+        done
+        modprobe uio_pci_generic
+        for dev in $seen; do
+            [ -e "/sys/bus/pci/devices/$dev/driver" ] || intx "$dev"
         done
     fi
     if [ "$(arg stay)" = 1 ]; then
