@@ -38,7 +38,7 @@
 //! - The devices: [`crate::Device::take`] each function the hide list
 //!   selects, and hand them all to [`Backend::new`].
 //!
-//! ```ignore
+//! ```text
 //! // The kernel, once XenStore and the grant window are up:
 //! let backend: &'static Backend<KernelStore, KernelPlatform> = Box::leak(Box::new(
 //!     Backend::new(KernelStore(services.xenstore), platform, taken, options),
