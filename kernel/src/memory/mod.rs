@@ -117,7 +117,8 @@ mod setup {
         }
 
         let free = frames.free_bytes();
-        let size = heap_size(free).min(frames.largest_free());
+        // Half the free RAM, but never less than the minimum when it fits.
+        let size = heap_size(free).max(MIN_HEAP).min(frames.largest_free());
         if size < MIN_HEAP {
             return Err(MemoryError::TooLittleRam { free });
         }
