@@ -157,14 +157,7 @@ mod tests {
 
     /// Gives the other ready tasks a turn, as the backend's op server does
     /// after each batch: wake itself, return pending once.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the per-frontend op servers yield with it after each batch of ops"
-        )
-    )]
-    pub fn yield_now() -> impl Future<Output = ()> {
+    fn yield_now() -> impl Future<Output = ()> {
         let mut yielded = false;
         core::future::poll_fn(move |cx| {
             if yielded {

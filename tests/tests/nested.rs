@@ -829,7 +829,8 @@ fn given<'a>(output: &'a str, bdf: &str, domid: &str) -> &'a str {
 /// Scenario c, the rest of what libxl gives a PV guest with dom0's
 /// pciback, given by the driver domain: the I/O ports of the NIC's I/O BAR
 /// (e1000e's IOADDR/IODATA window: the register selected reads back, and
-/// STATUS read through it is STATUS read through memory BAR 0; without
+/// RAL0 read through it is RAL0 read through memory BAR 0, the first four
+/// bytes of the MAC address QEMU was given; without
 /// `XEN_DOMCTL_ioport_permission` every read is all ones), and each
 /// device's INTx: bound to uio_pci_generic once its driver is gone, the
 /// guest's pcifront took the GSI it reads in the interrupt line (the one
@@ -845,15 +846,14 @@ fn scenario_c_io_ports_and_intx_reach_the_guest_as_through_linux_pciback() {
     let baseline = lspci_fields(c.file(&format!("{BASELINE}-lspci")));
     let nic = "0000:00:01.0";
 
+    let [mac0, mac1, mac2, mac3, ..] = nested::NIC_MAC;
+    let ral0 = format!("{:#010x}", u32::from_le_bytes([mac0, mac1, mac2, mac3]));
     for name in [BASELINE, OURS] {
         let io = guest(c, name, "ioport");
         assert!(io.starts_with(&format!("{nic} bar=2 ")), "{name}: {io}");
-        assert_eq!(field::<String>(io, "ioaddr"), "0x00000008", "{name}: {io}");
-        assert_eq!(
-            field::<String>(io, "iodata"),
-            field::<String>(io, "mmio"),
-            "{name}: {io}"
-        );
+        assert_eq!(field::<String>(io, "ioaddr"), "0x00005400", "{name}: {io}");
+        assert_eq!(field::<String>(io, "mmio"), ral0, "{name}: {io}");
+        assert_eq!(field::<String>(io, "iodata"), ral0, "{name}: {io}");
     }
 
     let ours: Vec<_> = c.facts_named(OURS, "intx").collect();

@@ -25,6 +25,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use console::{Fact, Mark};
+
+/// The MAC address of the nested machine's NIC: what its receive address
+/// registers hold after every reset, whoever drove it before.
+pub const NIC_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0xdd, 0x00, 0x04];
 pub use prepare::{Prepared, prepare};
 pub use progress::{StepTime, format_times};
 

@@ -16,11 +16,11 @@ use super::{Error, ResultExt};
 
 /// The PCI devices of the nested machine, at fixed slots on bus 0 (so that
 /// `tools/driver-domain.cfg` can name them): QEMU's `edu` test device, an
-/// Intel 82574L NIC on a network with nothing else on it, and an NVMe
-/// controller without namespaces.
+/// Intel 82574L NIC on a network with nothing else on it (with the MAC
+/// address [`super::NIC_MAC`]), and an NVMe controller without namespaces.
 const DEVICES: &[&str] = &[
     "edu,addr=03.0",
-    "e1000e,addr=04.0,netdev=isolated",
+    "e1000e,addr=04.0,netdev=isolated,mac=52:54:00:dd:00:04",
     "nvme,addr=05.0,serial=pciback-dd",
 ];
 

@@ -123,13 +123,16 @@ pcifront)
             result driver-unloaded "$dev" $(lspci -vvv -s "${dev#0000:}" | grep -oE 'MSI-?X?: Enable[+-]' | tr -d ' ')
         done
         # The NIC's I/O BAR (e1000e: IOADDR at 0 selects a register, IODATA
-        # at 4 reads it; Intel 82574 datasheet): select STATUS (0x8), read
-        # the selection back and STATUS through it and through memory BAR 0.
-        # Without the ports the guest reads all ones.
+        # at 4 reads it; Intel 82574 datasheet): select RAL0 (0x5400, the
+        # first four bytes of the MAC address, which the device reloads at
+        # every reset and nothing else changes; STATUS would not do: the
+        # link comes up again after the unload's reset at a time of its own),
+        # read the selection back and RAL0 through it and through memory
+        # BAR 0. Without the ports the guest reads all ones.
         for dev in $devices; do
             io=$(io_bar "$dev") || continue
-            result ioport "$dev" bar="$io" ioaddr="$(bar "$dev" "$io" 0 0x8)" \
-                iodata="$(bar "$dev" "$io" 4)" mmio="$(bar "$dev" 0 8)"
+            result ioport "$dev" bar="$io" ioaddr="$(bar "$dev" "$io" 0 0x5400)" \
+                iodata="$(bar "$dev" "$io" 4)" mmio="$(bar "$dev" 0 0x5400)"
         done
         modprobe uio_pci_generic
         for dev in $seen; do
