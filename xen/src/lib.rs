@@ -49,6 +49,7 @@ pub mod shared_page;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod start_info;
+pub mod time;
 pub mod xenstore;
 
 pub use abi::errno::Errno;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! `sched_op`: yield, block, poll, shut down.
+//! `sched_op`: yield, block, poll, shut down; and the vCPU's one-shot timer.
 //!
-//! Wraps `__HYPERVISOR_sched_op` (`sched.h`).
+//! Wraps `__HYPERVISOR_sched_op` (`sched.h`) and `__HYPERVISOR_set_timer_op`
+//! (`xen.h`).
 
 use super::{Command, Hypercall, command, command_without_argument, pointer_arg};
 use crate::Errno;
@@ -10,7 +11,7 @@ use crate::abi::sched::{
     SCHED_POLL_MAX_PORTS, SCHEDOP_BLOCK, SCHEDOP_POLL, SCHEDOP_SHUTDOWN, SCHEDOP_YIELD, SchedPoll,
     SchedShutdown,
 };
-use crate::abi::xen::HYPERVISOR_SCHED_OP;
+use crate::abi::xen::{HYPERVISOR_SCHED_OP, HYPERVISOR_SET_TIMER_OP};
 
 // SAFETY: sched_op(SCHEDOP_shutdown, struct sched_shutdown *) reads exactly
 // one SchedShutdown (sched.h).
@@ -57,5 +58,14 @@ pub fn poll<H: Hypercall + ?Sized>(
     // `nr_ports` ports at `arg.ports`; both point into live borrows
     // (`arg`, `ports`) that outlive the call.
     let ret = unsafe { hv.hypercall(HYPERVISOR_SCHED_OP, args) };
+    Errno::check(ret).map(drop)
+}
+
+/// `set_timer_op`: raise `VIRQ_TIMER` on this vCPU once Xen system time
+/// reaches `deadline_ns` ([`crate::time`]); a deadline already past fires
+/// at once, 0 cancels. A new deadline replaces the last one.
+pub fn set_timer<H: Hypercall + ?Sized>(hv: &H, deadline_ns: u64) -> Result<(), Errno> {
+    // SAFETY: set_timer_op takes one value (s_time_t), no pointer.
+    let ret = unsafe { hv.hypercall(HYPERVISOR_SET_TIMER_OP, [deadline_ns, 0, 0, 0, 0]) };
     Errno::check(ret).map(drop)
 }

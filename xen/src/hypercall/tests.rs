@@ -59,6 +59,10 @@ fn sched_and_console() {
     sched::block(&hv).unwrap();
     sched::poll(&hv, &[3, 4], 0).unwrap();
     assert_eq!(sched::poll(&hv, &[0; 129], 0), Err(Errno::EINVAL));
+    sched::set_timer(&hv, 5_000_000).unwrap();
+    assert_eq!(xen.timer(HWDOM), Some(5_000_000));
+    sched::set_timer(&hv, 0).unwrap();
+    assert_eq!(xen.timer(HWDOM), None);
     sched::shutdown(&hv, SHUTDOWN_CRASH).unwrap();
     assert_eq!(xen.shutdown_reason(HWDOM), Some(3));
     let long: std::vec::Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();

@@ -29,7 +29,7 @@ use crate::abi::grant_table::{GNTTAB_NR_RESERVED_ENTRIES, GrantHandle, GrantRef,
 use crate::abi::xen::{
     DOMID_SELF, DomId, HYPERVISOR_CONSOLE_IO, HYPERVISOR_DOMCTL, HYPERVISOR_EVENT_CHANNEL_OP,
     HYPERVISOR_GRANT_TABLE_OP, HYPERVISOR_HVM_OP, HYPERVISOR_MEMORY_OP, HYPERVISOR_PHYSDEV_OP,
-    HYPERVISOR_SCHED_OP, HYPERVISOR_XEN_VERSION, SharedInfo,
+    HYPERVISOR_SCHED_OP, HYPERVISOR_SET_TIMER_OP, HYPERVISOR_XEN_VERSION, SharedInfo,
 };
 use crate::grant::WindowMemory;
 use crate::hypercall::Hypercall;
@@ -112,6 +112,7 @@ struct Domain {
     hvm_params: BTreeMap<u32, u64>,
     console: Vec<u8>,
     shutdown: Option<u32>,
+    timer: Option<u64>,
     violations: Vec<&'static str>,
     shared_info_gfn: Option<u64>,
     assigned: Vec<u32>,
@@ -134,6 +135,7 @@ impl Domain {
             hvm_params: BTreeMap::new(),
             console: Vec::new(),
             shutdown: None,
+            timer: None,
             violations: Vec::new(),
             shared_info_gfn: None,
             assigned: Vec::new(),
@@ -381,6 +383,11 @@ impl FakeXen {
         self.lock().domains.get(&domid).and_then(|d| d.shutdown)
     }
 
+    /// The system time `domid`'s one-shot timer is set for, if set.
+    pub fn timer(&self, domid: DomId) -> Option<u64> {
+        self.lock().domains.get(&domid).and_then(|d| d.timer)
+    }
+
     /// Where `domid` mapped its `shared_info`.
     pub fn shared_info_gfn(&self, domid: DomId) -> Option<u64> {
         self.lock()
@@ -581,6 +588,7 @@ impl Caller<'_> {
                 HYPERVISOR_MEMORY_OP => ret(self.memory(cmd, args[1])),
                 HYPERVISOR_HVM_OP => ret(self.hvm(cmd, args[1])),
                 HYPERVISOR_SCHED_OP => ret(self.sched(cmd, args[1])),
+                HYPERVISOR_SET_TIMER_OP => ret(self.set_timer(args[0])),
                 HYPERVISOR_XEN_VERSION => ret(self.version(cmd, args[1])),
                 HYPERVISOR_CONSOLE_IO => ret(self.console_io(cmd, args[1], args[2])),
                 HYPERVISOR_PHYSDEV_OP => ret(self.physdev(cmd, args[1])),

@@ -2,7 +2,7 @@
 //! [`FakeXen`](super::FakeXen)'s memory, HVM, scheduler, version and console calls.
 //!
 //! Enough of each to observe what a guest did: parameters, shutdown
-//! reason, console bytes, where `shared_info` went.
+//! reason, timer deadline, console bytes, where `shared_info` went.
 
 use super::{Caller, argument};
 use crate::Errno;
@@ -70,6 +70,11 @@ impl Caller<'_> {
             }
             _ => return Err(Errno::ENOSYS),
         }
+        Ok(0)
+    }
+
+    pub(super) fn set_timer(mut self, deadline_ns: u64) -> Result<u64, Errno> {
+        self.me()?.timer = (deadline_ns != 0).then_some(deadline_ns);
         Ok(0)
     }
 
