@@ -17,6 +17,7 @@ use crate::config::{Access, ConfigSpace, Identity};
 use crate::error::OpError;
 use crate::hardware::{Hardware, at};
 use crate::interrupts::InterruptMode;
+use crate::isolation::Sharing;
 use crate::resources::Resources;
 use crate::saved::SavedState;
 
@@ -277,6 +278,9 @@ pub struct Device {
     pub(crate) config: ConfigSpace,
     pub(crate) saved: SavedState,
     pub(crate) placement: Placement,
+    /// The pages it shares with other functions (XSA-461), recorded by
+    /// [`crate::record_shared_pages`] once every device is taken.
+    pub(crate) sharing: Sharing,
 }
 
 impl Device {

@@ -36,7 +36,9 @@
 //! - At boot, for each function the hide list selects:
 //!   [`Device::take`] (enumeration's [`pci::Topology`], [`DeviceOptions`],
 //!   the [`Quirk`] table). A [`TakeError`] says why a function is not taken
-//!   (print it: it names the function).
+//!   (print it: it names the function). Then [`record_shared_pages`] over
+//!   them all: a device sharing a 4 KiB page of MMIO with a function not
+//!   taken is never given to a guest (XSA-461).
 //! - Under Xen: [`xenbus::Backend::new`] with the taken devices, the
 //!   kernel's [`xenbus::Store`] and [`xenbus::Platform`], and the
 //!   [`xenbus::Options`] from the command line; spawn
@@ -66,6 +68,7 @@ mod device;
 mod error;
 mod hardware;
 mod interrupts;
+mod isolation;
 mod op;
 mod ownership;
 mod power;
@@ -82,6 +85,7 @@ pub use delay::Delay;
 pub use device::{Device, DeviceOptions};
 pub use error::OpError;
 pub use interrupts::InterruptControl;
+pub use isolation::{Decoder, SharedPages, record_shared_pages, shared_pages};
 pub use op::Reply;
 pub use ownership::TakeError;
 pub use reset::{BusResetUnavailable, PmResetUnavailable, ResetError, ResetErrorKind, ResetMethod};

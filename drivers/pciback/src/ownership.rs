@@ -30,6 +30,7 @@ use crate::config::{self, ConfigSpace, Quirk};
 use crate::device::{Device, DeviceOptions, DeviceState, Placement};
 use crate::hardware::Hardware;
 use crate::interrupts::{self, InterruptControl};
+use crate::isolation::Sharing;
 use crate::reset::{self, ResetError, ResetErrorKind, ResetMethod};
 use crate::resources::Unassigned;
 use crate::saved::SavedState;
@@ -138,6 +139,7 @@ impl Device {
             config,
             saved,
             placement,
+            sharing: Sharing::default(),
         })
     }
 

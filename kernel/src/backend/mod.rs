@@ -29,7 +29,9 @@ impl Delay for TscDelay {
 }
 
 /// Seizes every function the hide list selected, for the backend's pool. A
-/// function that cannot be taken is reported (with the reason) and left out.
+/// function that cannot be taken is reported (with the reason) and left out;
+/// one sharing a page of MMIO with a function not taken is reported too, and
+/// will not be given to a guest (XSA-461).
 pub fn take_devices(bus: &Bus, permissive: bool) -> Vec<Device> {
     let options = DeviceOptions { permissive };
     let mut devices = Vec::new();
@@ -49,6 +51,9 @@ pub fn take_devices(bus: &Bus, permissive: bool) -> Vec<Device> {
             Err(e) => log::error!(target: "pciback", "not serving {address}: {e}"),
         }
     }
+    pciback::record_shared_pages(&mut devices, |address| {
+        bus.segment(address).map(|segment| &segment.topology)
+    });
     log::info!(target: "pciback", "{} of {} hidden functions ready for guests", devices.len(), bus.taken.len());
     devices
 }

@@ -26,7 +26,10 @@
 //!   unmap it with the last of them; libxl maps it per function and unmaps
 //!   it with the first;
 //! - a failed step undoes the ones before it, so a refused device leaves
-//!   the guest nothing.
+//!   the guest nothing;
+//! - a device sharing a 4 KiB page of its BARs or ROM with a function this
+//!   domain did not take, or with one another guest has, is refused before
+//!   the first step (XSA-461: [`crate::record_shared_pages`]).
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -147,11 +150,14 @@ fn deassign<H: Hypercall + ?Sized>(hv: &H, frontend: DomId, address: Address) {
 }
 
 /// Gives guests their devices and takes them back (see the module); one
-/// per backend, as it counts the devices of each guest that share a GSI.
+/// per backend, as it counts the devices of each guest that share a GSI
+/// and knows which guest has each device.
 #[derive(Debug, Default)]
 pub struct GuestAccess {
     /// How many devices given to each guest use each GSI.
     gsi_users: RefCell<BTreeMap<(DomId, u32), usize>>,
+    /// The guest each given device is with.
+    holders: RefCell<BTreeMap<Address, DomId>>,
 }
 
 impl GuestAccess {
@@ -163,6 +169,8 @@ impl GuestAccess {
     /// Gives `device` to `frontend`: assigns it, lets the guest reach its
     /// BARs and ROM, maps its GSI as the guest's PIRQ. On failure nothing
     /// of it is left to the guest and the device is back in quarantine.
+    /// Refused with `EPERM` if it shares a page with a function this domain
+    /// did not take, `EBUSY` with one another guest has (XSA-461).
     pub fn give<H: Hypercall + ?Sized>(
         &self,
         hv: &H,
@@ -170,6 +178,9 @@ impl GuestAccess {
         device: &Device,
     ) -> Result<(), Errno> {
         let address = device.address();
+        device.sharing.check(address, frontend, |other| {
+            self.holders.borrow().get(&other).copied()
+        })?;
         let ranges = ranges(device)?;
         domctl::assign_device(hv, frontend, sbdf(address), 0)?;
         let mut granted = 0_usize;
@@ -199,6 +210,7 @@ impl GuestAccess {
             ),
             None => String::from("no interrupt pin"),
         };
+        self.holders.borrow_mut().insert(address, frontend);
         let ranges: Vec<String> = ranges.iter().map(ToString::to_string).collect();
         info!(
             "{address} assigned to domain {frontend}: {}; {intx}",
@@ -218,6 +230,7 @@ impl GuestAccess {
         }
         self.unmap_gsi(hv, frontend, device);
         deassign(hv, frontend, address);
+        self.holders.borrow_mut().remove(&address);
     }
 
     /// Maps `device`'s GSI into `frontend` unless another of its devices did.
