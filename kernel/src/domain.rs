@@ -13,20 +13,23 @@
 //! domain's unbound port and answer each of `count` events with one: a
 //! ping-pong for measuring notification latency from dom0), `stats`
 //! (hypercalls by number, upcalls), `bench-xenstore <count>` (that many
-//! XenStore reads: hypercalls and time per read).
+//! XenStore reads: hypercalls and time per read), `sleep <ms>` (a task's
+//! sleep on Xen's timer: how long it took, by the TSC and by Xen's clock).
 
 use crate::arch::power::{self, ExitCode};
 use crate::backend::platform::{BackendStore, XenPlatform};
 use crate::bus::Bus;
 use crate::executor::Executor;
 use crate::hypervisor::xenstore::Xenstore;
-use crate::hypervisor::{Services, Xen, ports};
+use crate::hypervisor::{Services, Xen, alarm, ports};
+use crate::timer::TIMERS;
 use crate::{memory, time};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
+use core::time::Duration;
 use pciback::Device;
 use pciback::xenbus::{Backend, Options as BackendOptions};
 use xen::abi::event_channel::EvtchnPort;
@@ -34,6 +37,7 @@ use xen::abi::grant_table::GrantRef;
 use xen::abi::xen::DomId;
 use xen::events::BoundPort;
 use xen::grant::{Access, GrantWindow, IdentityMapped};
+use xen::time::TimeScale;
 
 /// Where the administrator's diagnostic commands arrive.
 const COMMAND_NODE: &str = "control/pciback-dd";
@@ -160,6 +164,10 @@ impl Commands {
                 Ok(count) => bench_xenstore(xen, store, count).await,
                 Err(_) => log::warn!(target: "control", "bench-xenstore takes a count"),
             },
+            ["sleep", ms] => match ms.parse() {
+                Ok(ms) => nap(ms).await,
+                Err(_) => log::warn!(target: "control", "sleep takes milliseconds"),
+            },
             ["echo-port", domid, port, count] => match (domid.parse(), port.parse(), count.parse())
             {
                 (Ok(domid), Ok(port), Ok(count)) => echo(xen, domid, port, count).await,
@@ -167,7 +175,7 @@ impl Commands {
             },
             _ => log::warn!(
                 target: "control",
-                "unknown command `{command}` (try pci, devices, xenstore, stats, bench-xenstore, map-grant, echo-port)"
+                "unknown command `{command}` (try pci, devices, xenstore, stats, bench-xenstore, sleep, map-grant, echo-port)"
             ),
         }
     }
@@ -295,6 +303,27 @@ async fn bench_xenstore(xen: &Xen, store: &Xenstore, count: u64) {
         "{count} XenStore reads: {} hypercalls and {} us per read",
         per(calls),
         time::ticks_to_micros(per(ticks))
+    );
+}
+
+/// Sleeps `ms` milliseconds as a task does, and reports how long it took by
+/// the TSC and by Xen's system time, and how often Xen's timer fired.
+async fn nap(ms: u64) {
+    let clock = || crate::hypervisor::shared_info().map(|s| TimeScale::read(&s.vcpu_info[0].time));
+    let (fired, tsc) = (alarm::FIRED.load(Ordering::Relaxed), time::tsc());
+    let xen_before = clock().map(|scale| scale.system_time_at(tsc));
+    let deadline = tsc.saturating_add(time::duration_to_ticks(Duration::from_millis(ms)));
+    TIMERS.sleep_until(deadline).await;
+    let now = time::tsc();
+    let xen_slept = clock()
+        .zip(xen_before)
+        .map(|(scale, before)| scale.system_time_at(now).saturating_sub(before) / 1000);
+    log::info!(
+        target: "timer",
+        "slept {ms} ms: woke after {} us (Xen system time: {} us), Xen's timer fired {} times",
+        time::ticks_to_micros(now - tsc),
+        xen_slept.unwrap_or(0),
+        alarm::FIRED.load(Ordering::Relaxed) - fired
     );
 }
 

@@ -34,6 +34,8 @@ mod memory;
 mod start;
 #[cfg(target_os = "none")]
 mod time;
+#[cfg(any(test, target_os = "none"))]
+mod timer;
 
 #[cfg(target_os = "none")]
 use boot as _;

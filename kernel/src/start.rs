@@ -10,8 +10,9 @@ use crate::arch::{gdt, idle, interrupts, pic};
 use crate::cmdline::{self, Options, SelfTest};
 use crate::ecam::EcamWindow;
 use crate::executor::Executor;
-use crate::hypervisor::{self, Xen, ports};
+use crate::hypervisor::{self, Xen, alarm, ports};
 use crate::memory::{self, physical::BootIdentityMap};
+use crate::timer::TIMERS;
 use crate::{backend, bus, console, domain, time};
 use alloc::boxed::Box;
 use pciback::TopologyKind;
@@ -149,17 +150,24 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
     run(executor, xen)
 }
 
-/// The idle loop: wake the tasks whose ports fired, run a turn, and halt
-/// with interrupts enabled only when nothing is runnable. Tasks run with
+/// The idle loop: wake the tasks whose ports fired or whose sleep is over,
+/// run a turn, and halt with interrupts enabled only when nothing is
+/// runnable, with Xen's timer set for the next sleeper. Tasks run with
 /// interrupts off, so handlers never run in the middle of task code; an
 /// upcall that arrives after the checks still ends the halt (`arch::idle`).
+/// Without Xen there is no backend and no task sleeps.
 fn run(mut executor: Executor, xen: Option<&'static Xen>) -> ! {
     loop {
         if xen.is_some() {
             ports::wake_raised();
+            alarm::acknowledge();
         }
+        TIMERS.wake_due();
         executor.run_turn();
         if !executor.has_ready() {
+            if let Some(xen) = xen {
+                alarm::set(xen, TIMERS.next_deadline());
+            }
             idle::halt_until_interrupt();
         }
     }

@@ -6,6 +6,7 @@
 //! no PIT), else from CPUID leaf 0x15, else from timing the PIT.
 
 use core::sync::atomic::{AtomicU64, Ordering};
+use core::time::Duration;
 use x86_64::instructions::port::Port;
 
 /// TSC ticks per millisecond; 0 until calibrated (timestamps read 0).
@@ -58,6 +59,12 @@ pub fn ticks_to_micros(ticks: u64) -> u64 {
         0 => 0,
         khz => u64::try_from(u128::from(ticks) * 1000 / u128::from(khz)).unwrap_or(u64::MAX),
     }
+}
+
+/// TSC ticks in `duration` (saturating).
+pub fn duration_to_ticks(duration: Duration) -> u64 {
+    let ticks = duration.as_micros() * u128::from(tsc_khz()) / 1000;
+    u64::try_from(ticks).unwrap_or(u64::MAX)
 }
 
 /// CPUID.15H: TSC = crystal * EBX / EAX, crystal in ECX (Hz).

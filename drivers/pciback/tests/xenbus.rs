@@ -1117,6 +1117,69 @@ fn spurious_events_and_foreign_flag_bits_are_harmless() {
     assert_eq!(machine.read(&front, guest_at(0, 0), 0, 2), (0, 0x8086));
 }
 
+/// XSA-332: a guest sending an event every millisecond without posting
+/// ops. From its second spurious event the backend leaves its port alone
+/// for 4, 8, 16 ... ms, then a second at a time (Linux's late-EOI ladder at
+/// HZ=250), so 10 000 events are 19 looks in 10 s: at 0, 1, 5, 13, 29,
+/// 61, 125, 253, 509, 1021 ms and then every second. Another guest is
+/// served at once throughout; the flooder's own op, posted during a
+/// one-second delay, is answered when it ends, and its next op at once.
+#[test]
+fn a_guest_flooding_events_is_throttled_as_linux_does_and_no_one_else_waits() {
+    let mut machine = Machine::new(
+        vec![(NIC_A, nic(0x8086, 0x10d3)), (NIC_B, nic(0x8086, 0x1533))],
+        vpci(),
+    );
+    let flooder = machine.guest(2, &[NIC_A]);
+    let quiet = machine.guest(3, &[NIC_B]);
+    let quiet_before = machine.status(3).unwrap();
+    let xen = machine.world.xen();
+    let (_, port) = flooder.published().unwrap();
+    let world = machine.world.clone();
+    let start = world.now();
+    let guest = xen.domain(2);
+    let flood_world = world.clone();
+    machine.executor.spawn(async move {
+        for _ in 0..10_000 {
+            event_channel::send(&guest, port).unwrap();
+            flood_world.sleep(std::time::Duration::from_millis(1)).await;
+        }
+    });
+    // The other guest, in the middle of the flood: no virtual time passes.
+    let sleep = world.sleep(std::time::Duration::from_millis(2500));
+    machine.executor.block_on(sleep);
+    let asked = world.now();
+    assert_eq!(machine.read(&quiet, guest_at(0, 0), 0, 4), (0, 0x1533_8086));
+    assert_eq!(world.now(), asked);
+    let end = world.sleep(start + std::time::Duration::from_millis(10_000) - world.now());
+    machine.executor.block_on(end);
+    assert_eq!(machine.status(2).unwrap().spurious_events, 19);
+    let quiet_after = machine.status(3).unwrap();
+    assert_eq!(quiet_after.spurious_events, quiet_before.spurious_events);
+    assert_eq!(quiet_after.ops, quiet_before.ops + 1);
+
+    // Still throttled (the last look was at 9021 ms, the next is due at
+    // 10 021): the op waits for the end of the delay, then the ladder is
+    // reset and the next op is answered at once.
+    let posted = world.now();
+    assert_eq!(
+        machine.read(&flooder, guest_at(0, 0), 0, 4),
+        (0, 0x10d3_8086)
+    );
+    assert_eq!(
+        world.now() - start,
+        std::time::Duration::from_millis(10_021)
+    );
+    let answered = world.now();
+    assert!(answered - posted <= std::time::Duration::from_secs(1));
+    assert_eq!(
+        machine.read(&flooder, guest_at(0, 0), 0, 4),
+        (0, 0x10d3_8086)
+    );
+    assert_eq!(world.now(), answered);
+    assert_eq!(machine.status(2).unwrap().state, XenbusState::Connected);
+}
+
 #[test]
 fn a_guest_shutting_down_disconnects_and_its_devices_wait_for_the_toolstack() {
     let mut machine = Machine::new(vec![(NIC_A, nic(0x8086, 0x10d3))], vpci());

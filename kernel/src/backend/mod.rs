@@ -19,8 +19,7 @@ pub struct TscDelay;
 
 impl Delay for TscDelay {
     fn wait(&self, duration: Duration) {
-        let khz = u128::from(time::tsc_khz());
-        let ticks = u64::try_from(duration.as_micros() * khz / 1000).unwrap_or(u64::MAX);
+        let ticks = time::duration_to_ticks(duration);
         let start = time::tsc();
         while time::tsc().wrapping_sub(start) < ticks {
             core::hint::spin_loop();

@@ -16,8 +16,11 @@ use super::interrupts::GuestInterrupts;
 use crate::bus::Bus;
 use crate::hypervisor::xenstore::{self, Xenstore};
 use crate::hypervisor::{Hypercalls, Xen, ports};
+use crate::time;
+use crate::timer::TIMERS;
 use alloc::string::String;
 use core::future::Future;
+use core::time::Duration;
 use pciback::Device;
 use pciback::xenbus::{EventPort, GuestAccess, Platform, Store, Watch, domain_alive};
 use xen::Errno;
@@ -123,6 +126,15 @@ impl Platform for XenPlatform {
 
     fn domain_exists(&self, domain: DomId) -> bool {
         domain_alive(domctl::domain_info(&self.xen.hv, domain))
+    }
+
+    fn now(&self) -> Duration {
+        Duration::from_micros(time::since_boot_micros())
+    }
+
+    fn sleep_until(&self, deadline: Duration) -> impl Future<Output = ()> {
+        let tsc = boot::entry_tsc().saturating_add(time::duration_to_ticks(deadline));
+        TIMERS.sleep_until(tsc)
     }
 }
 

@@ -6,6 +6,7 @@
 //! boot log already reaches Xen and a failure can stop the domain with a
 //! status the toolstack sees. The rest waits for memory.
 
+pub mod alarm;
 mod counted;
 pub mod ports;
 pub mod xenstore;
@@ -117,8 +118,8 @@ pub fn report(xen: &Xen) {
     }
 }
 
-/// The services that need memory: shared_info, the upcall, the PV console
-/// and XenStore. Failure to set up any of them is fatal: a driver domain
+/// The services that need memory: shared_info, the upcall and the timer,
+/// the PV console and XenStore. Failure to set up any of them is fatal: a driver domain
 /// without events or XenStore cannot serve anyone.
 #[derive(Debug)]
 pub struct Services {
@@ -130,7 +131,8 @@ pub struct Services {
 
 static SHARED_INFO: Once<&'static SharedInfo> = Once::new();
 
-/// Sets up shared_info, the upcall vector, the PV console and XenStore.
+/// Sets up shared_info, the upcall vector and the timer, the PV console
+/// and XenStore.
 pub fn start_services(xen: &'static Xen) -> Result<Services, &'static str> {
     let frame = memory::allocate_frame().ok_or("no frame for shared_info")?;
     xenmem::map_shared_info(&xen.hv, frame >> 12)
@@ -148,6 +150,7 @@ pub fn start_services(xen: &'static Xen) -> Result<Services, &'static str> {
         callback_via_vector(UPCALL_VECTOR),
     )
     .map_err(|_| "HVM_PARAM_CALLBACK_IRQ failed")?;
+    alarm::start(xen)?;
 
     if let Some((page, port)) = special_page(xen, HVM_PARAM_CONSOLE_PFN, HVM_PARAM_CONSOLE_EVTCHN) {
         // SAFETY: Xen's console page for this domain, mapped writable for

@@ -62,18 +62,20 @@ pub fn wake_raised() {
     }
 }
 
+/// Whether `port` fired since it was last taken or waited for; takes it.
+pub fn take_raised(port: EvtchnPort) -> bool {
+    slot(port).is_some_and(|(word, bit)| word.fetch_and(!bit, Ordering::AcqRel) & bit != 0)
+}
+
 /// Waits until `port` has fired since the last wait returned.
 pub fn wait(port: EvtchnPort) -> impl Future<Output = ()> {
     core::future::poll_fn(move |cx| {
-        let Some((word, bit)) = slot(port) else {
-            return Poll::Ready(());
-        };
-        if word.fetch_and(!bit, Ordering::AcqRel) & bit != 0 {
+        if slot(port).is_none() || take_raised(port) {
             return Poll::Ready(());
         }
         WAITERS.lock().insert(port, cx.waker().clone());
         // Raised between the check and the registration: run now.
-        if word.fetch_and(!bit, Ordering::AcqRel) & bit != 0 {
+        if take_raised(port) {
             WAITERS.lock().remove(&port);
             return Poll::Ready(());
         }

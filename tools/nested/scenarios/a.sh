@@ -82,6 +82,12 @@ result grant-end "$(tail -n 1 /tmp/grant.out)"
 mark bench-xenstore
 result command-bench-xenstore "$(dom0-helper command "$DD" bench-xenstore "$XENSTORE_READS")"
 
+# A task's sleep on Xen's timer: the driver domain is otherwise idle, so
+# only Xen's timer can end its halt.
+mark sleep
+result command-sleep "$(dom0-helper command "$DD" sleep 300)"
+poll_until 10 console_has pciback-dd 'timer: slept 300 ms'
+
 # Event-channel ping-pong: the helper offers a port, the driver domain binds
 # it and echoes each event. The helper starts pinging only once the driver
 # domain says it is echoing: the bind leaves its end pending, which it

@@ -12,6 +12,7 @@
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 use core::future::Future;
+use core::time::Duration;
 
 use pci::Address;
 use pci::sim::SimBus;
@@ -180,5 +181,13 @@ impl Platform for SimPlatform {
 
     fn domain_exists(&self, domain: DomId) -> bool {
         domain_alive(domctl::domain_info(&self.hypercalls, domain))
+    }
+
+    fn now(&self) -> Duration {
+        self.world.now()
+    }
+
+    fn sleep_until(&self, deadline: Duration) -> impl Future<Output = ()> {
+        self.world.sleep(deadline.saturating_sub(self.world.now()))
     }
 }

@@ -46,6 +46,7 @@ use super::platform::{EventPort, Platform, SharedMapping};
 use super::server;
 use super::state::{self, Action, Event};
 use super::store::{self, Fatal, Store, Watch};
+use super::throttle::Throttle;
 use super::{Backend, FrontendKey, yield_now};
 use crate::{Device, GuestDevices, ResetError, ResetErrorKind};
 
@@ -102,6 +103,8 @@ struct Frontend<'b, S: Store, P: Platform> {
     devices: GuestDevices,
     interrupts: P::Interrupts,
     connection: Option<Connection<'b, P>>,
+    /// Events that brought no op (XSA-332).
+    throttle: Throttle,
 }
 
 /// The life of the frontend at `key`, from probe to unregister.
@@ -135,6 +138,7 @@ pub(super) async fn serve_frontend<S: Store, P: Platform>(
         devices: GuestDevices::new(backend.options.topology, backend.options.permissive),
         interrupts: backend.platform.interrupts(key.domid),
         connection: None,
+        throttle: Throttle::default(),
     };
     if let Err(reason) = frontend.switch(XenbusState::InitWait).await {
         frontend.fail(&reason).await;
@@ -260,10 +264,17 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
                 }
                 Wake::Backend => Some(Event::BackendChanged),
                 Wake::Port => {
-                    if self.serve_ops().await == 0 {
+                    let served = self.serve_ops().await;
+                    if served == 0 {
                         self.backend.update(self.key, |status| {
                             status.spurious_events = status.spurious_events.saturating_add(1)
                         });
+                    }
+                    if self.throttle.event(served, self.platform().now()) {
+                        warn!(
+                            "{}: events without ops keep coming; its port is looked at once a second until one brings an op",
+                            self.dir
+                        );
                     }
                     None
                 }
@@ -277,11 +288,18 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
         }
     }
 
-    /// Waits for the next thing to do.
+    /// Waits for the next thing to do; the port only once the throttle
+    /// allows.
     async fn wait(&self, backend_watch: &mut S::Watch, frontend_watch: &mut S::Watch) -> Wake {
         let mut backend_changed = pin!(backend_watch.next());
         let mut frontend_changed = pin!(frontend_watch.next());
-        let mut fired = pin!(self.connection.as_ref().map(|c| c.port.wait()));
+        let until = self.throttle.until();
+        let mut fired = pin!(self.connection.as_ref().map(|c| async move {
+            if let Some(until) = until {
+                self.platform().sleep_until(until).await;
+            }
+            c.port.wait().await;
+        }));
         poll_fn(|cx| {
             if self.backend.take_recheck(self.key) {
                 return Poll::Ready(Wake::Recheck);

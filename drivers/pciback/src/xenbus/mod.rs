@@ -33,8 +33,9 @@
 //! - [`Platform`]: configuration space, delays, interrupt mapping per
 //!   frontend ([`crate::InterruptControl`]), device assignment (with
 //!   [`GuestAccess`], which makes libxl's hypercalls), grant mapping
-//!   ([`SharedMapping`]), interdomain event channels ([`EventPort`]) and
-//!   whether a domain exists.
+//!   ([`SharedMapping`]), interdomain event channels ([`EventPort`]),
+//!   whether a domain exists, and a clock to sleep on (a frontend sending
+//!   events without ops is throttled as Linux does: `throttle`).
 //! - The devices: [`crate::Device::take`] each function the hide list
 //!   selects, and hand them all to [`Backend::new`].
 //!
@@ -69,6 +70,7 @@ mod platform;
 mod server;
 pub mod state;
 pub(crate) mod store;
+mod throttle;
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;

@@ -5,10 +5,12 @@
 //! here: physical configuration space, delays and interrupt mapping (the
 //! traits the op path already uses), giving a device to a guest and taking
 //! it back (IOMMU assignment, BAR and interrupt permissions), mapping the
-//! frontend's shared page and binding its event channel. The kernel
+//! frontend's shared page and binding its event channel, and a clock to
+//! sleep on. The kernel
 //! implements it over its Xen services; host tests over `FakeXen`.
 
 use core::future::Future;
+use core::time::Duration;
 
 use pci::ConfigAccess;
 use xen::Errno;
@@ -72,6 +74,13 @@ pub trait Platform {
     /// Whether `domain` still exists (after `@releaseDomain` fired): see
     /// [`domain_alive`] for what `XEN_DOMCTL_getdomaininfo` says.
     fn domain_exists(&self, domain: DomId) -> bool;
+
+    /// The time since a fixed point (the kernel's: boot).
+    fn now(&self) -> Duration;
+
+    /// Completes once [`Platform::now`] reaches `deadline`, letting the
+    /// other frontends run meanwhile.
+    fn sleep_until(&self, deadline: Duration) -> impl Future<Output = ()>;
 }
 
 /// Whether a domain still exists for a backend, from what

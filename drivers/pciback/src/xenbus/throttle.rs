@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Throttling a frontend that signals without posting ops (XSA-332).
+//!
+//! A guest can send events as fast as it likes; each one wakes this domain.
+//! Linux's backends answer an event that brought no work with a spurious
+//! late EOI (`xen_irq_lateeoi_locked`): from the second such event in a
+//! row the port is left unarmed for 1, 2, 4, ... jiffies, at most a second,
+//! and an event that brought work ends it. The same here, with the 4 ms
+//! jiffy of Debian's `HZ=250`: the frontend's port is not waited on until
+//! the delay is over (its pending event is kept, so an op posted meanwhile
+//! is answered then), while its XenStore watches are still served. A flood
+//! costs this domain one wake-up per delay instead of one per event.
+
+use core::time::Duration;
+
+/// Linux's `HZ` on Debian: the ladder's cap is `HZ` jiffies (one second).
+const HZ: u32 = 250;
+/// One jiffy at [`HZ`].
+const JIFFY: Duration = Duration::from_millis(4);
+
+/// Spurious events in a row, and how long the port stays unarmed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Throttle {
+    spurious: u32,
+    until: Option<Duration>,
+}
+
+impl Throttle {
+    /// Records an event at `now` that brought `served` ops. Returns true
+    /// when the delay has just reached its cap (worth a line on the console:
+    /// the frontend is flooding).
+    pub(super) fn event(&mut self, served: u32, now: Duration) -> bool {
+        if served > 0 {
+            *self = Self::default();
+            return false;
+        }
+        let counted = (1u32 << self.spurious) < HZ << 2;
+        if counted {
+            self.spurious = self.spurious.saturating_add(1);
+        }
+        let Some(doublings) = self.spurious.checked_sub(2) else {
+            return false;
+        };
+        let jiffies = (1u32 << doublings).min(HZ);
+        self.until = Some(now.saturating_add(JIFFY.saturating_mul(jiffies)));
+        // The count stops once the ladder is past the cap.
+        counted && jiffies == HZ
+    }
+
+    /// Until when the port is not to be waited on.
+    pub(super) fn until(&self) -> Option<Duration> {
+        self.until
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(ms: u64) -> Duration {
+        Duration::from_millis(ms)
+    }
+
+    /// Linux's ladder at HZ=250: no delay for the first spurious event,
+    /// then 1, 2, 4, ... 128 jiffies, then one second for good.
+    #[test]
+    fn the_delay_doubles_from_the_second_spurious_event_up_to_a_second() {
+        let mut throttle = Throttle::default();
+        let now = ms(1000);
+        let mut delays = alloc::vec::Vec::new();
+        let mut capped = alloc::vec::Vec::new();
+        for _ in 0..14 {
+            capped.push(throttle.event(0, now));
+            delays.push(throttle.until().map(|until| (until - now).as_millis()));
+        }
+        assert_eq!(
+            delays,
+            [
+                None,
+                Some(4),
+                Some(8),
+                Some(16),
+                Some(32),
+                Some(64),
+                Some(128),
+                Some(256),
+                Some(512),
+                Some(1000),
+                Some(1000),
+                Some(1000),
+                Some(1000),
+                Some(1000),
+            ]
+        );
+        // Said once, when the cap is reached.
+        assert_eq!(capped.iter().filter(|&&c| c).count(), 1);
+        assert!(capped[9]);
+    }
+
+    #[test]
+    fn an_event_with_work_ends_the_throttle() {
+        let mut throttle = Throttle::default();
+        for _ in 0..5 {
+            throttle.event(0, ms(0));
+        }
+        assert!(throttle.until().is_some());
+        assert!(!throttle.event(1, ms(70)));
+        assert_eq!(throttle, Throttle::default());
+        // And the ladder starts again from the bottom.
+        throttle.event(0, ms(80));
+        assert_eq!(throttle.until(), None);
+        throttle.event(0, ms(80));
+        assert_eq!(throttle.until(), Some(ms(84)));
+    }
+}
