@@ -24,7 +24,7 @@ use std::hint::black_box;
 use pci::capability::{BarRegion, PortType};
 use pci::sim::{SimBar, SimBus, SimDevice};
 use pci::{Address, enumerate};
-use pciback::sim::{FakeDelay, FakeInterrupts};
+use pciback::sim::{FakeDelay, FakeInterrupts, at_once};
 use pciback::{Device, DeviceOptions, GuestDevices, TopologyKind};
 use xen::abi::io::pciif::{XEN_PCI_OP_CONF_READ, XEN_PCI_OP_CONF_WRITE, XenPciOp};
 
@@ -84,8 +84,15 @@ fn main() {
     let topology = enumerate(&bus, 0, 0..=0);
     let delay = FakeDelay::new();
     let mut interrupts = FakeInterrupts::new(16);
-    let device = Device::take(&bus, &topology, nic, &DeviceOptions::default(), &[], &delay)
-        .expect("the NIC can be taken");
+    let device = at_once(Device::take(
+        &bus,
+        &topology,
+        nic,
+        &DeviceOptions::default(),
+        &[],
+        &delay,
+    ))
+    .expect("the NIC can be taken");
     let mut guest = GuestDevices::new(TopologyKind::Vpci, false);
     let guest_nic = guest.add(device).expect("a free slot").0;
 
@@ -101,7 +108,7 @@ fn main() {
             value,
             ..XenPciOp::default()
         };
-        let reply = guest.handle(black_box(&mut op), &bus, &mut interrupts, &delay);
+        let reply = at_once(guest.handle(black_box(&mut op), &bus, &mut interrupts, &delay));
         checksum = checksum
             .wrapping_add(reply.value)
             .wrapping_add(reply.err as u32)

@@ -344,7 +344,7 @@ impl Device {
     }
 
     /// A guest write; `permissive` is the global setting.
-    pub(crate) fn write<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+    pub(crate) async fn write<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
         &mut self,
         access: &A,
         delay: &D,
@@ -356,5 +356,6 @@ impl Device {
         let permissive = permissive || self.state.permissive;
         self.config
             .write(&hw, &mut self.state, delay, request, value, permissive)
+            .await
     }
 }

@@ -50,7 +50,7 @@ impl Reply<'_> {
 impl GuestDevices {
     /// Serves one op: `op` is the frontend's request, copied out of the
     /// shared page; `access`, `interrupts` and `delay` reach the machine.
-    pub fn handle<'op, A, I, D>(
+    pub async fn handle<'op, A, I, D>(
         &mut self,
         op: &'op mut XenPciOp,
         access: &A,
@@ -72,8 +72,14 @@ impl GuestDevices {
                 Err(error) => (Err(error), 0),
             },
             XEN_PCI_OP_CONF_WRITE => {
-                let result = Access::new(op.offset, op.size)
-                    .and_then(|request| device.write(access, delay, request, op.value, permissive));
+                let result = match Access::new(op.offset, op.size) {
+                    Ok(request) => {
+                        device
+                            .write(access, delay, request, op.value, permissive)
+                            .await
+                    }
+                    Err(error) => Err(error),
+                };
                 (result, op.value)
             }
             XEN_PCI_OP_ENABLE_MSI => {

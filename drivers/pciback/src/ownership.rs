@@ -85,7 +85,7 @@ impl Device {
     /// Takes the function at `address`, which enumeration found in
     /// `topology`, for the backend. `quirks` lists the quirks to apply to
     /// matching devices.
-    pub fn take<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+    pub async fn take<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
         access: &A,
         topology: &Topology,
         address: Address,
@@ -108,17 +108,17 @@ impl Device {
         let mut state = DeviceState::new(&hw, function, is_bridge, options);
         let config = ConfigSpace::build(&hw, &state, quirks);
         let placement = Placement::new(topology, function);
-        config::enable_device(&hw, &mut state, delay).map_err(|unassigned| {
-            TakeError::UnassignedBar {
+        config::enable_device(&hw, &mut state, delay)
+            .await
+            .map_err(|unassigned| TakeError::UnassignedBar {
                 function: address,
                 index: match unassigned {
                     Unassigned::Bar(index) => index,
                     Unassigned::Rom => ROM_INDEX,
                 },
-            }
-        })?;
+            })?;
         let saved = SavedState::save(&hw, &state);
-        match reset::reset(&hw, &state, &placement, delay) {
+        match reset::reset(&hw, &state, &placement, delay).await {
             Ok(method) => info!("pciback {address}: taken, reset by {method}"),
             // As Linux does, serve it anyway; unlike Linux, say so loudly.
             Err(
@@ -132,7 +132,7 @@ impl Device {
             ),
             Err(error) => return Err(TakeError::Reset(error)),
         }
-        saved.restore(&hw, &state, delay);
+        saved.restore(&hw, &state, delay).await;
         config::quiesce(&hw, &mut state);
         Ok(Self {
             state,
@@ -148,21 +148,28 @@ impl Device {
     /// `interrupts`, disabled, bus mastering off, its GSI forgotten. All of
     /// that happens even when the reset fails; the error says why, for the
     /// log.
-    pub fn release<A: ConfigAccess + ?Sized, I: InterruptControl + ?Sized, D: Delay + ?Sized>(
+    pub async fn release<
+        A: ConfigAccess + ?Sized,
+        I: InterruptControl + ?Sized,
+        D: Delay + ?Sized,
+    >(
         &mut self,
         access: &A,
         interrupts: &mut I,
         delay: &D,
     ) -> Result<ResetMethod, ResetError> {
         let hw = Hardware::new(access, self.state.address);
-        if power::set_state(&hw, &self.state, delay, PowerState::D0).is_err() {
+        if power::set_state(&hw, &self.state, delay, PowerState::D0)
+            .await
+            .is_err()
+        {
             warn!(
                 "pciback {}: could not bring it back to D0",
                 self.state.address
             );
         }
-        let reset = reset::reset(&hw, &self.state, &self.placement, delay);
-        self.saved.restore(&hw, &self.state, delay);
+        let reset = reset::reset(&hw, &self.state, &self.placement, delay).await;
+        self.saved.restore(&hw, &self.state, delay).await;
         interrupts::release(&mut self.state, interrupts);
         config::quiesce(&hw, &mut self.state);
         self.config.reset();

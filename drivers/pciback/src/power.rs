@@ -76,7 +76,7 @@ pub(crate) fn current<A: ConfigAccess + ?Sized>(
 }
 
 /// Puts the function in `target` (Linux's `pci_set_power_state`).
-pub(crate) fn set_state<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+pub(crate) async fn set_state<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     hw: &Hardware<'_, A>,
     state: &DeviceState,
     delay: &D,
@@ -119,7 +119,7 @@ pub(crate) fn set_state<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
         transition_delay(target)
     };
     if !wait.is_zero() {
-        delay.wait(wait);
+        delay.wait(wait).await;
     }
     let after = hw.read16(register);
     let reached = state_from_bits(after);

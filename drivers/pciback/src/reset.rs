@@ -192,7 +192,7 @@ impl fmt::Display for ResetError {
 impl core::error::Error for ResetError {}
 
 /// Resets the function with the first method it supports.
-pub(crate) fn reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+pub(crate) async fn reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     hw: &Hardware<'_, A>,
     state: &DeviceState,
     placement: &Placement,
@@ -211,10 +211,12 @@ pub(crate) fn reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
             delay,
             at(info.offset, pcie::DEVICE_STATUS),
             DEVICE_STATUS_TRANSACTIONS_PENDING,
-        );
+        )
+        .await;
         let control = at(info.offset, pcie::DEVICE_CONTROL);
         hw.write16(control, hw.read16(control) | DEVICE_CONTROL_INITIATE_FLR);
         return after_flr(hw, state, delay)
+            .await
             .map(|()| method)
             .map_err(not_ready(method));
     }
@@ -224,9 +226,10 @@ pub(crate) fn reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
         if flags & needed == needed {
             let method = ResetMethod::AdvancedFeatures;
             let control = at(capability, AF_CONTROL);
-            wait_for_pending(hw, delay, control, AF_STATUS_TRANSACTIONS_PENDING_WORD);
+            wait_for_pending(hw, delay, control, AF_STATUS_TRANSACTIONS_PENDING_WORD).await;
             hw.write8(control, AF_CONTROL_FLR);
             return after_flr(hw, state, delay)
+                .await
                 .map(|()| method)
                 .map_err(not_ready(method));
         }
@@ -235,6 +238,7 @@ pub(crate) fn reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
         Ok(register) => {
             let method = ResetMethod::PowerManagement;
             return pm_reset(hw, delay, register)
+                .await
                 .map(|()| method)
                 .map_err(not_ready(method));
         }
@@ -244,6 +248,7 @@ pub(crate) fn reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
         Ok(bridge) => {
             let method = ResetMethod::SecondaryBus { bridge };
             return bus_reset(hw, placement, delay, bridge)
+                .await
                 .map(|()| method)
                 .map_err(not_ready(method));
         }
@@ -260,7 +265,7 @@ pub(crate) fn reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
 
 /// Linux's `pci_wait_for_pending`: polls `mask` in the word at `offset`
 /// until clear, up to four times; a timeout is only reported.
-fn wait_for_pending<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+async fn wait_for_pending<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     hw: &Hardware<'_, A>,
     delay: &D,
     offset: u16,
@@ -269,7 +274,7 @@ fn wait_for_pending<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     for poll in 0..PENDING_POLLS {
         if poll != 0 {
             let wait_ms = PENDING_POLL_DELAY_MS << poll.saturating_sub(1);
-            delay.wait(Duration::from_millis(wait_ms));
+            delay.wait(Duration::from_millis(wait_ms)).await;
         }
         if hw.read16(offset) & mask == 0 {
             return;
@@ -282,7 +287,7 @@ fn wait_for_pending<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
 }
 
 /// The wait after an FLR: none with Immediate Readiness, else 100 ms and the poll.
-fn after_flr<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+async fn after_flr<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     hw: &Hardware<'_, A>,
     state: &DeviceState,
     delay: &D,
@@ -290,8 +295,8 @@ fn after_flr<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     if state.immediate_readiness {
         return Ok(());
     }
-    delay.wait(FLR_DELAY);
-    wait_until_ready(hw, delay, READY_TIMEOUT_MS)
+    delay.wait(FLR_DELAY).await;
+    wait_until_ready(hw, delay, READY_TIMEOUT_MS).await
 }
 
 /// The PMCSR to reset through, or why a PM reset does not apply.
@@ -311,7 +316,7 @@ fn pm_reset_register<A: ConfigAccess + ?Sized>(
 }
 
 /// Linux's `pci_pm_reset`.
-fn pm_reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+async fn pm_reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     hw: &Hardware<'_, A>,
     delay: &D,
     register: u16,
@@ -319,10 +324,10 @@ fn pm_reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     let settle = power::transition_delay(PowerState::D3Hot);
     let others = hw.read16(register) & !pm::PMCSR_STATE_MASK;
     hw.write16(register, others | pm::PMCSR_STATE_MASK);
-    delay.wait(settle);
+    delay.wait(settle).await;
     hw.write16(register, others);
-    delay.wait(settle);
-    wait_until_ready(hw, delay, READY_TIMEOUT_MS)
+    delay.wait(settle).await;
+    wait_until_ready(hw, delay, READY_TIMEOUT_MS).await
 }
 
 /// The bridge to reset the function's bus through, or why not (Linux's
@@ -345,7 +350,7 @@ fn bus_reset_bridge(
 }
 
 /// Linux's `pci_reset_secondary_bus` and `pci_bridge_wait_for_secondary_bus`.
-fn bus_reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+async fn bus_reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     hw: &Hardware<'_, A>,
     placement: &Placement,
     delay: &D,
@@ -354,14 +359,14 @@ fn bus_reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     let parent = hw.other(bridge);
     let control = parent.read16(bridge::BRIDGE_CONTROL);
     parent.write16(bridge::BRIDGE_CONTROL, control | BRIDGE_CONTROL_BUS_RESET);
-    delay.wait(BUS_RESET_ASSERT);
+    delay.wait(BUS_RESET_ASSERT).await;
     parent.write16(bridge::BRIDGE_CONTROL, control & !BRIDGE_CONTROL_BUS_RESET);
     if placement.parent_is_downstream_port {
-        delay.wait(PCIE_BUS_RESET_DELAY);
+        delay.wait(PCIE_BUS_RESET_DELAY).await;
         let waited_ms = u64::try_from(PCIE_BUS_RESET_DELAY.as_millis()).unwrap_or(u64::MAX);
-        wait_until_ready(hw, delay, READY_TIMEOUT_MS.saturating_sub(waited_ms))
+        wait_until_ready(hw, delay, READY_TIMEOUT_MS.saturating_sub(waited_ms)).await
     } else {
-        delay.wait(CONVENTIONAL_BUS_RESET_DELAY);
+        delay.wait(CONVENTIONAL_BUS_RESET_DELAY).await;
         Ok(())
     }
 }
@@ -369,7 +374,7 @@ fn bus_reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
 /// Linux's `pci_dev_wait`: polls the command register until it reads
 /// something other than all ones, waiting 1, 2, 4 ... ms, giving up once the
 /// next wait would pass `timeout_ms`. Fails with the time waited.
-fn wait_until_ready<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+async fn wait_until_ready<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     hw: &Hardware<'_, A>,
     delay: &D,
     timeout_ms: u64,
@@ -380,7 +385,7 @@ fn wait_until_ready<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
         if wait_ms > timeout_ms {
             return Err(Duration::from_millis(waited_ms));
         }
-        delay.wait(Duration::from_millis(wait_ms));
+        delay.wait(Duration::from_millis(wait_ms)).await;
         waited_ms = waited_ms.saturating_add(wait_ms);
         wait_ms = wait_ms.saturating_mul(2);
     }

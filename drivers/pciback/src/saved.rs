@@ -175,7 +175,7 @@ impl SavedState {
 
     /// Restores the saved configuration (Linux's `pci_restore_state`, in
     /// its order: PCIe, AER, header, PCI-X).
-    pub(crate) fn restore<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+    pub(crate) async fn restore<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
         &self,
         hw: &Hardware<'_, A>,
         state: &DeviceState,
@@ -196,7 +196,7 @@ impl SavedState {
                 hw.write32(*offset, *value);
             }
         }
-        self.restore_header(hw, state.is_bridge, delay);
+        self.restore_header(hw, state.is_bridge, delay).await;
         if let Some((offset, value)) = self.pci_x {
             hw.write16(offset, value);
         }
@@ -204,7 +204,7 @@ impl SavedState {
 
     /// Linux's `pci_restore_config_space`: (first dword, last dword, retries,
     /// forced) ranges, each restored from its last dword down.
-    fn restore_header<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+    async fn restore_header<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
         &self,
         hw: &Hardware<'_, A>,
         is_bridge: bool,
@@ -225,14 +225,14 @@ impl SavedState {
                     continue;
                 };
                 let offset = u16::try_from(index.saturating_mul(4)).unwrap_or(u16::MAX);
-                restore_dword(hw, delay, offset, saved, retries, forced);
+                restore_dword(hw, delay, offset, saved, retries, forced).await;
             }
         }
     }
 }
 
 /// Linux's `pci_restore_config_dword`.
-fn restore_dword<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+async fn restore_dword<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     hw: &Hardware<'_, A>,
     delay: &D,
     offset: u16,
@@ -245,7 +245,7 @@ fn restore_dword<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     }
     for attempt in 0..=retries {
         if attempt != 0 {
-            delay.wait(RETRY_DELAY);
+            delay.wait(RETRY_DELAY).await;
         }
         hw.write32(offset, saved);
         if attempt == retries || hw.read32(offset) == saved {

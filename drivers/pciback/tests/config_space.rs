@@ -744,8 +744,6 @@ fn interrupt_line_is_the_gsi_named_for_the_guest() {
     );
     // Released, the device forgets it: the next guest reads the line.
     let mut device = guest.remove(GUEST_NIC).unwrap();
-    device
-        .release(&machine.bus, &mut machine.interrupts, &machine.delay)
-        .unwrap();
+    machine.release(&mut device).unwrap();
     assert_eq!((device.irq(), device.gsi()), (u32::from(LINE), None));
 }

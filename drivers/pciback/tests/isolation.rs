@@ -17,7 +17,7 @@ use common::{address, flr_endpoint};
 use pci::sim::{SimBar, SimBus, SimDevice};
 use pci::{Address, Bar, BarKind, Topology};
 use pciback::sim::{
-    FakeDelay, SimExecutor, SimPcifront, SimPlatform, SimStore, SimWorld, Toolstack,
+    FakeDelay, SimExecutor, SimPcifront, SimPlatform, SimStore, SimWorld, Toolstack, at_once,
 };
 use pciback::xenbus::{Backend, Options};
 use pciback::{Decoder, Device, DeviceOptions, SharedPages, record_shared_pages, shared_pages};
@@ -333,7 +333,15 @@ impl Machine {
         let mut pool: Vec<Device> = taken
             .iter()
             .map(|&at| {
-                Device::take(&bus, &topology, at, &DeviceOptions::default(), &[], &delay).unwrap()
+                at_once(Device::take(
+                    &bus,
+                    &topology,
+                    at,
+                    &DeviceOptions::default(),
+                    &[],
+                    &delay,
+                ))
+                .unwrap()
             })
             .collect();
         record_shared_pages(&mut pool, |_| Some(&topology));

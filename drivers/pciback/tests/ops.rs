@@ -13,7 +13,7 @@ use pci::capability::{BarRegion, PortType};
 use pci::register::Command;
 use pci::sim::{SimBar, SimDevice};
 use pci::{Address, Width};
-use pciback::sim::InterruptCall;
+use pciback::sim::{InterruptCall, at_once};
 use pciback::{GuestDevices, TopologyKind, VirtualAddress};
 use proptest::prelude::*;
 use xen::Errno;
@@ -353,12 +353,12 @@ fn msix_ops_follow_pciback_ops() {
     );
     // Success: err 0, value 0, one PIRQ per entry written back.
     let mut request = msix_op(3, &[7, 0, 5]);
-    let reply = guest.handle(
+    let reply = at_once(guest.handle(
         &mut request,
         &machine.bus,
         &mut machine.interrupts,
         &machine.delay,
-    );
+    ));
     assert_eq!((reply.err, reply.value), (0, 0));
     let written: Vec<(u16, u16)> = reply
         .msix_entries
@@ -427,9 +427,7 @@ fn release_turns_off_what_the_guest_left_on() {
     let (mut machine, mut guest) = msi_machine();
     assert_eq!(machine.handle(&mut guest, msix_op(1, &[0])), (0, 0));
     let mut device = guest.remove(GUEST_NIC).unwrap();
-    device
-        .release(&machine.bus, &mut machine.interrupts, &machine.delay)
-        .unwrap();
+    machine.release(&mut device).unwrap();
     assert_eq!(
         machine.interrupts.calls().last(),
         Some(&InterruptCall::DisableMsix {
@@ -518,7 +516,7 @@ proptest! {
         let (mut machine, mut guest) = msi_machine();
         for mut request in ops {
             let (cmd, size) = (request.cmd, request.size);
-            let reply = guest.handle(&mut request, &machine.bus, &mut machine.interrupts, &machine.delay);
+            let reply = at_once(guest.handle(&mut request, &machine.bus, &mut machine.interrupts, &machine.delay));
             let allowed = [
                 0,
                 XEN_PCI_ERR_DEV_NOT_FOUND,

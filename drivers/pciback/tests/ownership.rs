@@ -12,6 +12,7 @@ use pci::capability::{CapabilityId, PortType};
 use pci::register::Command;
 use pci::sim::{ConfigWrite, SimBar, SimDevice};
 use pci::{Address, Width};
+use pciback::sim::at_once;
 use pciback::{
     BusResetUnavailable, Device, DeviceOptions, PmResetUnavailable, ResetError, ResetErrorKind,
     ResetMethod, TakeError, TopologyKind, VirtualAddress,
@@ -57,7 +58,7 @@ fn release(
     Vec<Duration>,
 ) {
     let mut device = machine.take(target);
-    let result = device.release(&machine.bus, &mut machine.interrupts, &machine.delay);
+    let result = machine.release(&mut device);
     (result, machine.writes(), machine.delay.waits())
 }
 
@@ -204,9 +205,7 @@ fn no_safe_reset_is_taken_anyway_and_each_release_says_why() {
                 secondary_bus,
             },
         };
-        let error = device
-            .release(&machine.bus, &mut machine.interrupts, &machine.delay)
-            .unwrap_err();
+        let error = machine.release(&mut device).unwrap_err();
         assert_eq!(error, expected);
         assert!(
             error
@@ -223,7 +222,7 @@ fn a_function_that_never_comes_back_is_reported() {
     let mut machine = Machine::new([(ENDPOINT, flr_endpoint(1, 2))]);
     let mut device = machine.take(ENDPOINT);
     machine.bus.remove(ENDPOINT);
-    let result = device.release(&machine.bus, &mut machine.interrupts, &machine.delay);
+    let result = machine.release(&mut device);
     assert_eq!(
         result,
         Err(ResetError {
@@ -242,14 +241,14 @@ fn takes_refuse_what_linux_refuses() {
     let cardbus = flr_endpoint(1, 2).raw_register(0x0E, Width::Byte, 2);
     let machine = Machine::new([(ENDPOINT, unassigned), (address(0, 4, 0), cardbus)]);
     let take = |at| {
-        Device::take(
+        at_once(Device::take(
             &machine.bus,
             &machine.topology,
             at,
             &DeviceOptions::default(),
             &[],
             &machine.delay,
-        )
+        ))
         .unwrap_err()
     };
     // pci_enable_resources: "not assigned; can't enable device".
@@ -329,7 +328,7 @@ fn release_restores_the_configuration_saved_at_take_time() {
     machine.bus.clear_writes();
 
     let mut device = guest.remove(at).unwrap();
-    let method = device.release(&machine.bus, &mut machine.interrupts, &machine.delay);
+    let method = machine.release(&mut device);
     assert_eq!(method, Ok(ResetMethod::FunctionLevel));
     assert_eq!(covered(&machine), taken);
     // pci_aer_clear_status: the uncorrectable status written back (cleared).
@@ -359,10 +358,7 @@ fn release_brings_a_sleeping_function_back_to_d0_first() {
     assert_eq!(machine.peek(ENDPOINT, PM + 4, Width::Word) & 3, 3);
     machine.delay.clear();
     let mut device = guest.remove(at).unwrap();
-    assert_eq!(
-        device.release(&machine.bus, &mut machine.interrupts, &machine.delay),
-        Ok(ResetMethod::FunctionLevel)
-    );
+    assert_eq!(machine.release(&mut device), Ok(ResetMethod::FunctionLevel));
     assert_eq!(machine.peek(ENDPOINT, PM + 4, Width::Word) & 3, 0);
     assert_eq!(machine.delay.waits(), [ms(10), ms(100)]);
 }

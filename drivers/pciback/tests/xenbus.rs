@@ -20,7 +20,7 @@ use pci::sim::{ConfigWrite, SimBar, SimBus, SimDevice};
 use pci::{Address, Width};
 use pciback::sim::{
     Assignment, FakeDelay, PciDevice, SimExecutor, SimPcifront, SimPlatform, SimStore, SimWorld,
-    Toolstack,
+    Toolstack, at_once,
 };
 use pciback::xenbus::{Backend, FrontendStatus, Options};
 use pciback::{Device, DeviceOptions, TopologyKind, VirtualAddress};
@@ -83,7 +83,15 @@ impl Machine {
                     .is_some_and(|f| f.header != pci::HeaderLayout::Bridge)
             })
             .map(|&at| {
-                Device::take(&bus, &topology, at, &DeviceOptions::default(), &[], &delay).unwrap()
+                at_once(Device::take(
+                    &bus,
+                    &topology,
+                    at,
+                    &DeviceOptions::default(),
+                    &[],
+                    &delay,
+                ))
+                .unwrap()
             })
             .collect();
         bus.clear_writes();
@@ -174,12 +182,17 @@ impl Machine {
     /// Whether the function at `at` got a Function Level Reset since the
     /// writes were last cleared (PCIe Device Control bit 15 written).
     fn was_reset(&self, at: Address) -> bool {
-        let bus = self.platform().bus();
-        let pcie = find_capability(bus, at, CapabilityId::PCI_EXPRESS).unwrap();
-        bus.writes().iter().any(|write| {
-            write.address == at && write.offset == pcie + 8 && write.value & 0x8000 != 0
-        })
+        flr_written(self.platform().bus(), at)
     }
+}
+
+/// Whether the function at `at` of `bus` was written an FLR since the
+/// writes were last cleared (PCIe Device Control bit 15 written).
+fn flr_written(bus: &SimBus, at: Address) -> bool {
+    let pcie = find_capability(bus, at, CapabilityId::PCI_EXPRESS).unwrap();
+    bus.writes()
+        .iter()
+        .any(|write| write.address == at && write.offset == pcie + 8 && write.value & 0x8000 != 0)
 }
 
 /// The guest address `0000:00:dd.f`.
@@ -1219,6 +1232,46 @@ fn a_guest_shutting_down_disconnects_and_its_devices_wait_for_the_toolstack() {
     assert_eq!(machine.backend.free_devices(), [NIC_A]);
     assert!(machine.was_reset(NIC_A));
     assert!(machine.status(2).is_none());
+}
+
+/// A reset waits (100 ms after an FLR) as a sleep of that frontend alone:
+/// while guest 2's NIC is reset on its way back to the pool, guest 3's op
+/// is answered at once, as each Linux pciback device resets in a work item
+/// of its own.
+#[test]
+fn a_device_resetting_for_one_guest_keeps_no_other_guest_waiting() {
+    let mut machine = Machine::new(
+        vec![(NIC_A, nic(0x8086, 0x10d3)), (NIC_B, nic(0x8086, 0x1533))],
+        vpci(),
+    );
+    machine.guest(2, &[NIC_A]);
+    let quiet = machine.guest(3, &[NIC_B]);
+    machine.platform().bus().clear_writes();
+    let start = machine.world.now();
+    machine.toolstack.destroy(2);
+    // Until the backend has started the FLR (and so waits its 100 ms).
+    let backend = machine.backend.clone();
+    machine.executor.block_on(core::future::poll_fn(|cx| {
+        if flr_written(backend.platform().bus(), NIC_A) {
+            core::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            core::task::Poll::Pending
+        }
+    }));
+    assert_eq!(machine.read(&quiet, guest_at(0, 0), 0, 4), (0, 0x1533_8086));
+    assert_eq!(
+        machine.world.now(),
+        start,
+        "guest 3 waited for guest 2's reset"
+    );
+    assert!(
+        machine.backend.free_devices().is_empty(),
+        "NIC_A still resetting"
+    );
+    machine.settle();
+    assert_eq!(machine.backend.free_devices(), [NIC_A]);
+    assert!(machine.world.now() - start >= std::time::Duration::from_millis(100));
 }
 
 #[test]

@@ -7,22 +7,54 @@ pub mod platform;
 
 use crate::bus::Bus;
 use crate::time;
+use crate::timer::TIMERS;
 use alloc::vec::Vec;
+use core::future::{self, Future};
+use core::pin::pin;
+use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 use pciback::{Delay, Device, DeviceOptions};
 
-/// Waits by watching the TSC. Resets and power changes wait (at most about a
-/// second, for a bus reset); nothing else runs meanwhile, which is why
-/// devices are taken at boot and released one at a time.
+/// Waits by watching the TSC, for the boot, when there is nothing else to
+/// run: each wait is over by the time its future is first polled.
 #[derive(Clone, Copy, Debug)]
-pub struct TscDelay;
+struct TscDelay;
 
 impl Delay for TscDelay {
-    fn wait(&self, duration: Duration) {
+    fn wait(&self, duration: Duration) -> impl Future<Output = ()> {
         let ticks = time::duration_to_ticks(duration);
         let start = time::tsc();
         while time::tsc().wrapping_sub(start) < ticks {
             core::hint::spin_loop();
+        }
+        future::ready(())
+    }
+}
+
+/// Waits on the executor's timers: the task sleeps, the other frontends run
+/// (a release's FLR, a guest's power-state change).
+#[derive(Clone, Copy, Debug)]
+pub struct TimerDelay;
+
+impl Delay for TimerDelay {
+    fn wait(&self, duration: Duration) -> impl Future<Output = ()> {
+        TIMERS.sleep_until(
+            TIMERS
+                .now()
+                .saturating_add(time::duration_to_ticks(duration)),
+        )
+    }
+}
+
+/// Runs `future` at boot, where its only waits are [`TscDelay`]'s.
+fn at_boot<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(output) = future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            return output;
         }
     }
 }
@@ -38,14 +70,14 @@ pub fn take_devices(bus: &Bus, permissive: bool) -> Vec<Device> {
         let Some(segment) = bus.segment(address) else {
             continue;
         };
-        match Device::take(
+        match at_boot(Device::take(
             &segment.ecam,
             &segment.topology,
             address,
             &options,
             &[],
             &TscDelay,
-        ) {
+        )) {
             Ok(device) => devices.push(device),
             Err(e) => log::error!(target: "pciback", "not serving {address}: {e}"),
         }

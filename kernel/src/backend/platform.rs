@@ -11,7 +11,7 @@
 //! register holds the PIC line, which is not the GSI (X417 §2d). MSI and
 //! MSI-X are mapped by the op path.
 
-use super::TscDelay;
+use super::TimerDelay;
 use super::interrupts::GuestInterrupts;
 use crate::bus::Bus;
 use crate::hypervisor::xenstore::{self, Xenstore};
@@ -89,7 +89,7 @@ impl XenPlatform {
 
 impl Platform for XenPlatform {
     type Config = Bus;
-    type Delay = TscDelay;
+    type Delay = TimerDelay;
     type Interrupts = GuestInterrupts;
     type Mapping<'a> = GrantMapping<'a, Hypercalls, IdentityMapped>;
     type Port<'a> = XenPort<'a>;
@@ -98,8 +98,8 @@ impl Platform for XenPlatform {
         self.bus
     }
 
-    fn delay(&self) -> &TscDelay {
-        &TscDelay
+    fn delay(&self) -> &TimerDelay {
+        &TimerDelay
     }
 
     fn interrupts(&self, frontend: DomId) -> GuestInterrupts {

@@ -90,7 +90,7 @@ pub(super) fn disable_pme<A: ConfigAccess + ?Sized>(hw: &Hardware<'_, A>, offset
 /// Linux's `pm_ctrl_write`: the [`PM_OK_BITS`] go to the hardware if they
 /// differ, then the power state asked for is entered through the power
 /// code (with its delays); a refused transition is `access_denied`.
-pub(super) fn write_power_control<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+pub(super) async fn write_power_control<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     context: &mut Context<'_, '_, A, D>,
     offset: u16,
     value: u16,
@@ -102,6 +102,7 @@ pub(super) fn write_power_control<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
         context.hw.write16(offset, (old & !PM_OK_BITS) | allowed);
     }
     power::set_state(context.hw, context.state, context.delay, target)
+        .await
         .map_err(|_refused| OpError::AccessDenied)
 }
 

@@ -60,7 +60,7 @@ pub(super) fn read<A: ConfigAccess + ?Sized>(
 }
 
 /// A guest write of `value` (Linux's `command_write`).
-pub(super) fn write<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+pub(super) async fn write<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     context: &mut Context<'_, '_, A, D>,
     offset: u16,
     cached: &mut u16,
@@ -73,6 +73,7 @@ pub(super) fn write<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     if !state.enabled && requested.intersects(Command::DECODE) {
         debug!("pciback {}: enable", state.address);
         enable_device(hw, state, context.delay)
+            .await
             .map_err(|_unassigned| OpError::Errno(Errno::EINVAL))?;
     } else if state.enabled && !requested.intersects(Command::DECODE) {
         debug!("pciback {}: disable", state.address);
@@ -123,14 +124,14 @@ fn update<A: ConfigAccess + ?Sized>(hw: &Hardware<'_, A>, change: impl FnOnce(Co
 /// decoding its resources need and, unless MSI or MSI-X is on, unmasks INTx
 /// of a function that has an interrupt pin. Fails, changing nothing, when a
 /// resource is unassigned.
-pub(crate) fn enable_device<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+pub(crate) async fn enable_device<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     hw: &Hardware<'_, A>,
     state: &mut DeviceState,
     delay: &D,
 ) -> Result<(), Unassigned> {
     // Linux goes on when the power change fails with -EIO, the only way it
     // can fail here (the PM registers read all ones).
-    let _ = power::set_state(hw, state, delay, PowerState::D0);
+    let _ = power::set_state(hw, state, delay, PowerState::D0).await;
     let decode = state.resources.decode()?;
     update(hw, |command| command.union(decode));
     if state.interrupts == InterruptMode::Intx && state.interrupt_pin != 0 {

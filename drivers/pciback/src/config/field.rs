@@ -197,7 +197,7 @@ impl Register {
     /// Handles a guest write of `value` (already merged to the register's
     /// width) to the register at `offset` (Linux's write handlers; a
     /// register without one swallows the write).
-    pub(crate) fn write<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+    pub(crate) async fn write<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
         &mut self,
         context: &mut Context<'_, '_, A, D>,
         offset: u16,
@@ -210,7 +210,7 @@ impl Register {
             Self::Fixed(_) | Self::InterruptLine | Self::ReadOnly | Self::PowerCapabilities => {
                 Ok(())
             }
-            Self::Command { cached } => command::write(context, offset, cached, word),
+            Self::Command { cached } => command::write(context, offset, cached, word).await,
             Self::ReadWrite => {
                 context.hw.write(width, offset, value);
                 Ok(())
@@ -223,7 +223,7 @@ impl Register {
                 bar.write(context.hw, offset, value);
                 Ok(())
             }
-            Self::PowerControl => capability::write_power_control(context, offset, word),
+            Self::PowerControl => capability::write_power_control(context, offset, word).await,
             Self::VpdAddress => capability::write_vpd_address(context.hw, offset, word),
             Self::MessageControl => capability::write_message_control(context, offset, word),
             Self::Quirk { mask } => {

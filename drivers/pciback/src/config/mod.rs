@@ -262,7 +262,7 @@ impl ConfigSpace {
     }
 
     /// Handles a guest write (Linux's `xen_pcibk_config_write`).
-    pub(crate) fn write<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
+    pub(crate) async fn write<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
         &mut self,
         hw: &Hardware<'_, A>,
         state: &mut DeviceState,
@@ -300,7 +300,8 @@ impl ConfigSpace {
                 ) & field.width.mask();
                 result = field
                     .register
-                    .write(&mut context, field.offset, field.width, merged);
+                    .write(&mut context, field.offset, field.width, merged)
+                    .await;
                 handled = true;
             }
         }

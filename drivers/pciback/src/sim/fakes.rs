@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Doubles of the op path's traits: delays and interrupt mapping.
 //!
-//! [`FakeDelay`] counts the time it is asked to wait instead of waiting;
+//! [`FakeDelay`] counts the time it is asked to wait instead of waiting
+//! (so [`at_once`] runs what waits on it);
 //! [`FakeInterrupts`] hands out PIRQs from a counter, records every call,
 //! and can be told to fail the next enable.
 
 use alloc::vec::Vec;
 use core::cell::RefCell;
+use core::future::Future;
+use core::pin::pin;
+use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 
 use pci::Address;
@@ -44,8 +48,26 @@ impl FakeDelay {
 }
 
 impl Delay for FakeDelay {
-    fn wait(&self, duration: Duration) {
+    fn wait(&self, duration: Duration) -> impl Future<Output = ()> {
         self.waits.borrow_mut().push(duration);
+        core::future::ready(())
+    }
+}
+
+/// Runs `future` to its end at its first poll, as everything does over the
+/// fakes ([`FakeDelay`] never waits): taking a device, a guest's op.
+///
+/// # Panics
+///
+/// If `future` waits: over the fakes nothing would ever wake it.
+#[expect(
+    clippy::panic,
+    reason = "a future that waits over the fakes is a test failure"
+)]
+pub fn at_once<F: Future>(future: F) -> F::Output {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("waited over the fakes, where nothing wakes it"),
     }
 }
 

@@ -28,7 +28,7 @@ mod world;
 
 #[cfg(feature = "sim")]
 pub use executor::SimExecutor;
-pub use fakes::{FakeDelay, FakeInterrupts, InterruptCall};
+pub use fakes::{FakeDelay, FakeInterrupts, InterruptCall, at_once};
 #[cfg(feature = "sim")]
 pub use pcifront::SimPcifront;
 #[cfg(feature = "sim")]

@@ -7,7 +7,8 @@
 //! with libxl's hypercalls ([`GuestAccess`]: assignment, BAR and port
 //! permissions, the GSI's PIRQ), and whether a domain exists is asked with
 //! `XEN_DOMCTL_getdomaininfo`. Interrupt mapping is a [`FakeInterrupts`]
-//! per frontend; delays a [`FakeDelay`].
+//! per frontend; delays pass in the world's virtual time, so a reset takes
+//! its time while the other frontends are served.
 
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
@@ -25,7 +26,7 @@ use xen::grant::{Access, GrantMapping, GrantWindow};
 use xen::hypercall::domctl;
 use xen::sim::{FakeDomain, FakeWindowMemory};
 
-use super::{FakeDelay, FakeInterrupts, SimWorld};
+use super::{FakeInterrupts, SimWorld};
 use crate::Device;
 use crate::xenbus::{EventPort, GuestAccess, Platform, domain_alive};
 
@@ -63,7 +64,6 @@ pub struct SimPlatform {
     hypercalls: FakeDomain,
     window: GrantWindow<FakeWindowMemory>,
     bus: SimBus,
-    delay: FakeDelay,
     next_pirq: Cell<u32>,
     access: GuestAccess,
     assignments: RefCell<Vec<Assignment>>,
@@ -82,7 +82,6 @@ impl SimPlatform {
             // The constants make a valid window.
             window: window.unwrap_or_else(|_| unreachable!()),
             bus,
-            delay: FakeDelay::new(),
             next_pirq: Cell::new(PIRQS_PER_FRONTEND),
             access: GuestAccess::new(),
             assignments: RefCell::new(Vec::new()),
@@ -125,7 +124,7 @@ impl EventPort for SimPort<'_> {
 
 impl Platform for SimPlatform {
     type Config = SimBus;
-    type Delay = FakeDelay;
+    type Delay = SimWorld;
     type Interrupts = FakeInterrupts;
     type Mapping<'a> = GrantMapping<'a, FakeDomain, FakeWindowMemory>;
     type Port<'a> = SimPort<'a>;
@@ -134,8 +133,8 @@ impl Platform for SimPlatform {
         &self.bus
     }
 
-    fn delay(&self) -> &FakeDelay {
-        &self.delay
+    fn delay(&self) -> &SimWorld {
+        &self.world
     }
 
     fn interrupts(&self, _frontend: DomId) -> FakeInterrupts {

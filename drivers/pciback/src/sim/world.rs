@@ -29,6 +29,7 @@ use xen::events::clear_pending;
 use xen::sim::{FakeDomain, FakeXen, SimXenstored};
 use xen::xenstore::{Reply, ReqId, Request, TxId, XenstoreClient, XenstoreError, XenstoreRing};
 
+use crate::Delay;
 use crate::xenbus::{Store, Watch};
 
 /// One domain's XenStore connection.
@@ -405,5 +406,12 @@ impl Store for SimStore {
 impl Watch for SimWatch {
     fn next(&mut self) -> impl Future<Output = String> {
         self.world.next_event(self.domid, self.token.clone())
+    }
+}
+
+/// Waits in virtual time ([`SimWorld::sleep`]).
+impl Delay for SimWorld {
+    fn wait(&self, duration: Duration) -> impl Future<Output = ()> {
+        self.sleep(duration)
     }
 }

@@ -525,7 +525,7 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
         let guest = match self.devices.add(device) {
             Ok(guest) => guest,
             Err(refused) => {
-                self.release(*refused.device);
+                self.release(*refused.device).await;
                 return Err(Fatal::new(
                     Errno::ENOMEM,
                     "No more space on root virtual PCI bus",
@@ -590,7 +590,7 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
                 }
                 XenbusState::Closing => {
                     let bdf = self.read_bdf(&format!("vdev-{index}")).await?;
-                    self.remove(bdf)?;
+                    self.remove(bdf).await?;
                 }
                 _ => {}
             }
@@ -599,7 +599,7 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
     }
 
     /// Linux's `xen_pcibk_remove_device`.
-    fn remove(&mut self, bdf: Bdf) -> Result<(), Fatal> {
+    async fn remove(&mut self, bdf: Bdf) -> Result<(), Fatal> {
         let Some(device) = bdf.guest().and_then(|guest| self.devices.remove(guest)) else {
             return Err(Fatal::new(
                 Errno::EINVAL,
@@ -607,7 +607,7 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
             ));
         };
         info!("{}: removing {}", self.dir, device.address());
-        self.release(device);
+        self.release(device).await;
         self.backend
             .update(self.key, |status| status.devices = self.devices.len());
         Ok(())
@@ -618,10 +618,13 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
     /// method goes back too: it was taken and served that way (with a
     /// warning, as Linux serves it), and `Device::release` said again that
     /// it was not reset. Only one whose reset did not complete stays out.
-    fn release(&mut self, mut device: Device) {
+    async fn release(&mut self, mut device: Device) {
         let platform = self.platform();
         platform.deassign(self.key.domid, &device);
-        match device.release(platform.config(), &mut self.interrupts, platform.delay()) {
+        match device
+            .release(platform.config(), &mut self.interrupts, platform.delay())
+            .await
+        {
             Ok(_)
             | Err(ResetError {
                 kind: ResetErrorKind::Unsupported { .. },
@@ -689,7 +692,7 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
     async fn unregister(&mut self) {
         self.disconnect();
         for device in self.devices.drain() {
-            self.release(device);
+            self.release(device).await;
         }
         self.backend.update(self.key, |status| status.devices = 0);
         if let Err(reason) = self.switch(XenbusState::Closed).await {
@@ -720,7 +723,8 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
                         refused = Some(errno);
                     }
                 },
-            );
+            )
+            .await;
             // Once a turn, not once an op: the guest controls the count.
             if let Some(errno) = refused {
                 warn!("{}: notifying the frontend: {errno}", self.dir);

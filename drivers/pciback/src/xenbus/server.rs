@@ -67,7 +67,7 @@ fn write_back(page: SharedPage<'_>, err: i32, value: u32, vectors: &[XenMsixEntr
 
 /// Answers the ops waiting in `page`, at most `budget` of them, for the
 /// frontend whose devices are `devices`; calls `notify` after each.
-pub(crate) fn serve<A, I, D>(
+pub(crate) async fn serve<A, I, D>(
     page: SharedPage<'_>,
     devices: &mut GuestDevices,
     access: &A,
@@ -95,7 +95,7 @@ where
         let Ok(mut op) = page.read::<XenPciOp>(OP_OFFSET) else {
             break;
         };
-        let reply = devices.handle(&mut op, access, interrupts, delay);
+        let reply = devices.handle(&mut op, access, interrupts, delay).await;
         if write_back(page, reply.err, reply.value, reply.msix_entries).is_none() {
             break;
         }
@@ -124,7 +124,7 @@ mod tests {
     use xen::shared_page::PageFrame;
 
     use super::*;
-    use crate::sim::{FakeDelay, FakeInterrupts};
+    use crate::sim::{FakeDelay, FakeInterrupts, at_once};
     use crate::{Device, DeviceOptions, TopologyKind};
 
     const NIC: Address = match Address::new(0, 0, 3, 0) {
@@ -158,8 +158,15 @@ mod tests {
         let bus = SimBus::new().device(NIC, nic);
         let topology = pci::enumerate(&bus, 0, 0..=0);
         let delay = FakeDelay::new();
-        let device =
-            Device::take(&bus, &topology, NIC, &DeviceOptions::default(), &[], &delay).unwrap();
+        let device = at_once(Device::take(
+            &bus,
+            &topology,
+            NIC,
+            &DeviceOptions::default(),
+            &[],
+            &delay,
+        ))
+        .unwrap();
         let mut devices = GuestDevices::new(TopologyKind::Vpci, false);
         devices.add(device).unwrap();
         Setup {
@@ -203,7 +210,7 @@ mod tests {
         }
         post(page, &op);
         let notified = Cell::new(0);
-        let turn = serve(
+        let turn = at_once(serve(
             page,
             &mut s.devices,
             &s.bus,
@@ -211,7 +218,7 @@ mod tests {
             &s.delay,
             8,
             &mut || notified.set(notified.get() + 1),
-        );
+        ));
         assert_eq!(
             turn,
             Turn {
@@ -250,7 +257,7 @@ mod tests {
         }
         op.msix_entries[1].entry = 3;
         post(page, &op);
-        serve(
+        at_once(serve(
             page,
             &mut s.devices,
             &s.bus,
@@ -258,7 +265,7 @@ mod tests {
             &s.delay,
             1,
             &mut || {},
-        );
+        ));
         let after: XenPciOp = page.read(OP_OFFSET).unwrap();
         assert_eq!((after.err, after.value), (0, 0));
         // FakeInterrupts hands out PIRQs from 100.
@@ -276,7 +283,7 @@ mod tests {
         post(page, &read_vendor());
         // A frontend that posts the next op the moment it is notified.
         let mut flood = || post(page, &read_vendor());
-        let turn = serve(
+        let turn = at_once(serve(
             page,
             &mut s.devices,
             &s.bus,
@@ -284,7 +291,7 @@ mod tests {
             &s.delay,
             5,
             &mut flood,
-        );
+        ));
         assert_eq!(
             turn,
             Turn {
@@ -302,7 +309,7 @@ mod tests {
         let mut s = setup();
         let frame = Box::new(PageFrame::default());
         let page = SharedPage::new(&frame);
-        let idle = serve(
+        let idle = at_once(serve(
             page,
             &mut s.devices,
             &s.bus,
@@ -310,7 +317,7 @@ mod tests {
             &s.delay,
             5,
             &mut || panic!("notified for nothing"),
-        );
+        ));
         assert_eq!(idle, Turn::default());
         post(
             page,
@@ -319,7 +326,7 @@ mod tests {
                 ..XenPciOp::default()
             },
         );
-        let turn = serve(
+        let turn = at_once(serve(
             page,
             &mut s.devices,
             &s.bus,
@@ -327,7 +334,7 @@ mod tests {
             &s.delay,
             5,
             &mut || {},
-        );
+        ));
         assert_eq!((turn.answered, turn.failed), (1, 1));
         let after: XenPciOp = page.read(OP_OFFSET).unwrap();
         assert_eq!(after.err, XEN_PCI_ERR_NOT_IMPLEMENTED);
@@ -338,7 +345,7 @@ mod tests {
                 ..read_vendor()
             },
         );
-        serve(
+        at_once(serve(
             page,
             &mut s.devices,
             &s.bus,
@@ -346,14 +353,14 @@ mod tests {
             &s.delay,
             5,
             &mut || {},
-        );
+        ));
         let after: XenPciOp = page.read(OP_OFFSET).unwrap();
         assert_eq!(after.err, XEN_PCI_ERR_DEV_NOT_FOUND);
         // A read-only view is never served.
         let read_only = SharedPage::read_only(&frame);
         post(page, &read_vendor());
         assert_eq!(
-            serve(
+            at_once(serve(
                 read_only,
                 &mut s.devices,
                 &s.bus,
@@ -361,7 +368,7 @@ mod tests {
                 &s.delay,
                 5,
                 &mut || {}
-            ),
+            )),
             Turn::default()
         );
     }

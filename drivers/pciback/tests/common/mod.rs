@@ -7,8 +7,11 @@
 use pci::capability::PortType;
 use pci::sim::{ConfigWrite, SimBus, SimDevice};
 use pci::{Address, Topology, Width};
-use pciback::sim::{FakeDelay, FakeInterrupts};
-use pciback::{Device, DeviceOptions, GuestDevices, Quirk, TopologyKind, VirtualAddress};
+use pciback::sim::{FakeDelay, FakeInterrupts, at_once};
+use pciback::{
+    Device, DeviceOptions, GuestDevices, Quirk, ResetError, ResetMethod, TopologyKind,
+    VirtualAddress,
+};
 use xen::abi::io::pciif::{XEN_PCI_OP_CONF_READ, XEN_PCI_OP_CONF_WRITE, XenMsixEntry, XenPciOp};
 
 /// The first PIRQ the fake interrupt mapping hands out.
@@ -46,8 +49,15 @@ impl Machine {
     /// Takes the function at `at` with `options` and `quirks`; forgets the
     /// writes and waits that took.
     pub fn take_with(&self, at: Address, options: &DeviceOptions, quirks: &[Quirk]) -> Device {
-        let device = Device::take(&self.bus, &self.topology, at, options, quirks, &self.delay)
-            .unwrap_or_else(|error| panic!("take {at}: {error}"));
+        let device = at_once(Device::take(
+            &self.bus,
+            &self.topology,
+            at,
+            options,
+            quirks,
+            &self.delay,
+        ))
+        .unwrap_or_else(|error| panic!("take {at}: {error}"));
         self.bus.clear_writes();
         self.delay.clear();
         device
@@ -58,9 +68,14 @@ impl Machine {
         self.take_with(at, &DeviceOptions::default(), &[])
     }
 
+    /// Hands `device` back from its guest (reset and all).
+    pub fn release(&mut self, device: &mut Device) -> Result<ResetMethod, ResetError> {
+        at_once(device.release(&self.bus, &mut self.interrupts, &self.delay))
+    }
+
     /// Serves `op` for `guest`; returns (err, value).
     pub fn handle(&mut self, guest: &mut GuestDevices, mut op: XenPciOp) -> (i32, u32) {
-        let reply = guest.handle(&mut op, &self.bus, &mut self.interrupts, &self.delay);
+        let reply = at_once(guest.handle(&mut op, &self.bus, &mut self.interrupts, &self.delay));
         (reply.err, reply.value)
     }
 
