@@ -10,23 +10,15 @@
 mod common;
 
 use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::Once;
 
+use common::driver::{DriverDomain, take};
 use common::{address, flr_endpoint};
 use pci::sim::{SimBar, SimBus, SimDevice};
 use pci::{Address, Bar, BarKind, Topology};
-use pciback::sim::{
-    FakeDelay, SimExecutor, SimPcifront, SimPlatform, SimStore, SimWorld, Toolstack, at_once,
-};
-use pciback::xenbus::{Backend, Options};
-use pciback::{Decoder, Device, DeviceOptions, SharedPages, record_shared_pages, shared_pages};
+use pciback::xenbus::Options;
+use pciback::{Decoder, SharedPages, record_shared_pages, shared_pages};
 use xen::abi::domctl::pci_sbdf;
-use xen::abi::io::xenbus::XenbusState;
-use xen::abi::xen::DomId;
-
-/// The driver domain.
-const BACKEND: DomId = 1;
 
 /// The 4 KiB page `address` lies in.
 fn page(address: u64) -> u64 {
@@ -312,90 +304,16 @@ fn unassigned_and_empty_bars_share_nothing() {
 // The policy, end to end.
 
 /// A machine whose backend took `taken` of `devices` and serves guests.
-struct Machine {
-    world: SimWorld,
-    executor: SimExecutor,
-    toolstack: Toolstack,
-    backend: Rc<Backend<SimStore, SimPlatform>>,
-}
-
-impl Machine {
-    fn new(devices: &[(Address, SimDevice)], taken: &[Address]) -> Self {
-        capture();
-        let world = SimWorld::new();
-        world.add_domain(BACKEND);
-        let bus = devices
-            .iter()
-            .cloned()
-            .fold(SimBus::new(), |bus, (at, device)| bus.device(at, device));
-        let topology = pci::enumerate(&bus, 0, 0..=7);
-        let delay = FakeDelay::new();
-        let mut pool: Vec<Device> = taken
-            .iter()
-            .map(|&at| {
-                at_once(Device::take(
-                    &bus,
-                    &topology,
-                    at,
-                    &DeviceOptions::default(),
-                    &[],
-                    &delay,
-                ))
-                .unwrap()
-            })
-            .collect();
-        record_shared_pages(&mut pool, |_| Some(&topology));
-        let platform = SimPlatform::new(&world, BACKEND, bus);
-        let backend = Rc::new(Backend::new(
-            world.store(BACKEND),
-            platform,
-            pool,
-            Options::default(),
-        ));
-        let toolstack = Toolstack::new(&world, BACKEND);
-        let mut executor = SimExecutor::new(&world);
-        let running = Rc::clone(&backend);
-        executor.spawn(async move { running.run().await });
-        executor.run_until_idle();
-        Self {
-            world,
-            executor,
-            toolstack,
-            backend,
-        }
-    }
-
-    /// Creates guest `domid` with `devices` and runs until it settles.
-    fn guest(&mut self, domid: DomId, devices: &[Address]) -> Rc<SimPcifront> {
-        self.world.add_domain(domid);
-        let devices: Vec<_> = devices
-            .iter()
-            .map(|&at| pciback::sim::PciDevice::new(at))
-            .collect();
-        self.toolstack.attach(domid, &devices);
-        let front = SimPcifront::new(&self.world, domid);
-        self.executor.spawn(Rc::clone(&front).run());
-        self.executor.run_until_idle();
-        front
-    }
-
-    fn connected(&self, domid: DomId) -> bool {
-        self.toolstack.backend_state(domid) == Some(XenbusState::Connected)
-    }
-
-    /// What Xen gave `domid`: devices assigned and MMIO ranges.
-    fn given(&self, domid: DomId) -> (Vec<u32>, Vec<(u64, u64)>) {
-        let xen = self.world.xen();
-        let mut assigned = xen.assigned_devices(domid);
-        assigned.sort_unstable();
-        (assigned, xen.iomem_ranges(domid))
-    }
-
-    fn free(&self) -> Vec<Address> {
-        let mut free = self.backend.free_devices();
-        free.sort_unstable();
-        free
-    }
+fn machine(devices: &[(Address, SimDevice)], taken: &[Address]) -> DriverDomain {
+    capture();
+    let bus = devices
+        .iter()
+        .cloned()
+        .fold(SimBus::new(), |bus, (at, device)| bus.device(at, device));
+    let topology = pci::enumerate(&bus, 0, 0..=7);
+    let mut pool: Vec<_> = taken.iter().map(|&at| take(&bus, &topology, at)).collect();
+    record_shared_pages(&mut pool, |_| Some(&topology));
+    DriverDomain::serving(bus, pool, Options::default())
 }
 
 fn sbdf(at: Address) -> u32 {
@@ -405,7 +323,7 @@ fn sbdf(at: Address) -> u32 {
 #[test]
 fn a_device_with_page_aligned_bars_is_given_without_a_word() {
     let (a, neighbour) = (address(0, 3, 0), address(0, 4, 0));
-    let mut machine = Machine::new(
+    let mut machine = machine(
         &[
             (a, endpoint(0x4000, 0xfe00_0000)),
             (neighbour, endpoint(0x100, 0xfe00_4000)),
@@ -424,7 +342,7 @@ fn a_device_with_page_aligned_bars_is_given_without_a_word() {
 #[test]
 fn a_small_bar_in_a_page_with_a_function_not_taken_is_warned_about_and_refused() {
     let (a, host) = (address(0, 3, 0), address(0, 4, 0));
-    let mut machine = Machine::new(
+    let mut machine = machine(
         &[
             (a, endpoint(0x100, 0xfe00_1100)),
             (host, endpoint(0x100, 0xfe00_1f00)),
@@ -455,7 +373,7 @@ fn a_small_bar_in_a_page_with_a_function_not_taken_is_warned_about_and_refused()
 #[test]
 fn a_rom_or_a_64_bit_bar_in_a_page_with_a_function_not_taken_is_refused() {
     let (rom, wide, host) = (address(0, 3, 0), address(0, 5, 0), address(0, 4, 0));
-    let mut machine = Machine::new(
+    let mut machine = machine(
         &[
             // A page-aligned BAR, and a 2 KiB ROM in the host function's page.
             (
@@ -497,7 +415,7 @@ fn a_rom_or_a_64_bit_bar_in_a_page_with_a_function_not_taken_is_refused() {
 #[test]
 fn functions_sharing_a_page_go_to_one_guest_together() {
     let (f0, f1) = (address(0, 3, 0), address(0, 3, 1));
-    let mut machine = Machine::new(
+    let mut machine = machine(
         &[
             (f0, endpoint(0x100, 0xfe00_0000).multifunction()),
             (f1, endpoint(0x100, 0xfe00_0100)),
@@ -520,7 +438,7 @@ fn functions_sharing_a_page_go_to_one_guest_together() {
 #[test]
 fn functions_sharing_a_page_do_not_go_to_two_guests() {
     let (f0, f1) = (address(0, 3, 0), address(0, 3, 1));
-    let mut machine = Machine::new(
+    let mut machine = machine(
         &[
             (f0, endpoint(0x100, 0xfe00_0000).multifunction()),
             (f1, endpoint(0x100, 0xfe00_0100)),

@@ -13,17 +13,14 @@ mod common;
 
 use std::rc::Rc;
 
+use common::driver::{BACKEND, DriverDomain as Machine, flr_written};
 use common::{address, flr_endpoint, root_port};
-use pci::capability::{CapabilityId, find_capability};
 use pci::register::Command;
 use pci::sim::{ConfigWrite, SimBar, SimBus, SimDevice};
 use pci::{Address, Width};
-use pciback::sim::{
-    Assignment, FakeDelay, PciDevice, SimExecutor, SimPcifront, SimPlatform, SimStore, SimWorld,
-    Toolstack, at_once,
-};
-use pciback::xenbus::{Backend, FrontendStatus, Options};
-use pciback::{Device, DeviceOptions, TopologyKind, VirtualAddress};
+use pciback::sim::{Assignment, PciDevice};
+use pciback::xenbus::Options;
+use pciback::{TopologyKind, VirtualAddress};
 use xen::Errno;
 use xen::abi::domctl::pci_sbdf;
 use xen::abi::io::pciif::{
@@ -37,9 +34,6 @@ use xen::abi::xen::{DomId, HYPERVISOR_PHYSDEV_OP};
 use xen::hypercall::event_channel;
 use xen::sim::{FakePirq, Injected};
 use xen::xenstore::{Access, Permission};
-
-/// The driver domain.
-const BACKEND: DomId = 1;
 
 /// A PCIe endpoint with an FLR, a memory and an I/O BAR, and INTx.
 fn nic(vendor: u16, device: u16) -> SimDevice {
@@ -55,145 +49,6 @@ fn nic(vendor: u16, device: u16) -> SimDevice {
 /// The command register firmware left in [`nic`]: memory, bus master,
 /// INTx disabled.
 const FIRMWARE_COMMAND: u16 = 0x0406;
-
-/// The simulated machine: hypervisor, xenstored, toolstack, backend, guests.
-struct Machine {
-    world: SimWorld,
-    executor: SimExecutor,
-    toolstack: Toolstack,
-    backend: Rc<Backend<SimStore, SimPlatform>>,
-}
-
-impl Machine {
-    /// A machine with `devices`, every one taken by the backend, running.
-    fn new(devices: Vec<(Address, SimDevice)>, options: Options) -> Self {
-        let world = SimWorld::new();
-        world.add_domain(BACKEND);
-        let addresses: Vec<Address> = devices.iter().map(|(at, _)| *at).collect();
-        let bus = devices
-            .into_iter()
-            .fold(SimBus::new(), |bus, (at, device)| bus.device(at, device));
-        let topology = pci::enumerate(&bus, 0, 0..=7);
-        let delay = FakeDelay::new();
-        let pool = addresses
-            .iter()
-            .filter(|at| {
-                topology
-                    .get(**at)
-                    .is_some_and(|f| f.header != pci::HeaderLayout::Bridge)
-            })
-            .map(|&at| {
-                at_once(Device::take(
-                    &bus,
-                    &topology,
-                    at,
-                    &DeviceOptions::default(),
-                    &[],
-                    &delay,
-                ))
-                .unwrap()
-            })
-            .collect();
-        bus.clear_writes();
-        let platform = SimPlatform::new(&world, BACKEND, bus);
-        let backend = Rc::new(Backend::new(world.store(BACKEND), platform, pool, options));
-        let toolstack = Toolstack::new(&world, BACKEND);
-        let mut executor = SimExecutor::new(&world);
-        let running = Rc::clone(&backend);
-        executor.spawn(async move { running.run().await });
-        executor.run_until_idle();
-        Self {
-            world,
-            executor,
-            toolstack,
-            backend,
-        }
-    }
-
-    /// Creates guest `domid` with `devices`, starts its pcifront and runs
-    /// until everything settles.
-    fn guest(&mut self, domid: DomId, devices: &[Address]) -> Rc<SimPcifront> {
-        let front = self.prepare(domid, devices);
-        self.start(&front);
-        self.settle();
-        front
-    }
-
-    /// Creates guest `domid` with `devices`; its pcifront does not run yet.
-    fn prepare(&mut self, domid: DomId, devices: &[Address]) -> Rc<SimPcifront> {
-        let devices: Vec<PciDevice> = devices.iter().map(|&at| PciDevice::new(at)).collect();
-        self.prepare_with(domid, &devices)
-    }
-
-    /// Creates guest `domid` with `devices` as the toolstack names them
-    /// (options included); its pcifront does not run yet.
-    fn prepare_with(&mut self, domid: DomId, devices: &[PciDevice]) -> Rc<SimPcifront> {
-        self.world.add_domain(domid);
-        self.toolstack.attach(domid, devices);
-        SimPcifront::new(&self.world, domid)
-    }
-
-    /// Starts `front` (it runs when the machine does).
-    fn start(&mut self, front: &Rc<SimPcifront>) {
-        self.executor.spawn(Rc::clone(front).run());
-    }
-
-    fn settle(&mut self) {
-        self.executor.run_until_idle();
-    }
-
-    fn read(
-        &mut self,
-        front: &SimPcifront,
-        at: VirtualAddress,
-        offset: i32,
-        size: i32,
-    ) -> (i32, u32) {
-        self.executor.block_on(front.conf_read(at, offset, size))
-    }
-
-    fn write(
-        &mut self,
-        front: &SimPcifront,
-        at: VirtualAddress,
-        offset: i32,
-        size: i32,
-        value: u32,
-    ) -> i32 {
-        self.executor
-            .block_on(front.conf_write(at, offset, size, value))
-    }
-
-    fn op(&mut self, front: &SimPcifront, op: XenPciOp) -> XenPciOp {
-        self.executor.block_on(front.op(op))
-    }
-
-    fn platform(&self) -> &SimPlatform {
-        self.backend.platform()
-    }
-
-    fn status(&self, domid: DomId) -> Option<FrontendStatus> {
-        self.backend
-            .frontends()
-            .into_iter()
-            .find(|status| status.key.domid == domid)
-    }
-
-    /// Whether the function at `at` got a Function Level Reset since the
-    /// writes were last cleared (PCIe Device Control bit 15 written).
-    fn was_reset(&self, at: Address) -> bool {
-        flr_written(self.platform().bus(), at)
-    }
-}
-
-/// Whether the function at `at` of `bus` was written an FLR since the
-/// writes were last cleared (PCIe Device Control bit 15 written).
-fn flr_written(bus: &SimBus, at: Address) -> bool {
-    let pcie = find_capability(bus, at, CapabilityId::PCI_EXPRESS).unwrap();
-    bus.writes()
-        .iter()
-        .any(|write| write.address == at && write.offset == pcie + 8 && write.value & 0x8000 != 0)
-}
 
 /// The guest address `0000:00:dd.f`.
 fn guest_at(device: u8, function: u8) -> VirtualAddress {

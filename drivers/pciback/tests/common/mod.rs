@@ -4,6 +4,8 @@
 //! Each test file uses part of it.
 #![allow(dead_code)]
 
+pub mod driver;
+
 use pci::capability::PortType;
 use pci::sim::{ConfigWrite, SimBus, SimDevice};
 use pci::{Address, Topology, Width};
