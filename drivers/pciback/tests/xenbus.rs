@@ -634,6 +634,65 @@ enum Garbage {
     Frontend(&'static str, Option<&'static str>),
 }
 
+/// The keys a guest or a toolstack can put anything in: the backend's
+/// (written by the toolstack, which a compromised or buggy one gets wrong)
+/// and the frontend's (written by the guest itself).
+const BACKEND_KEYS: &[&str] = &[
+    "num_devs",
+    "dev-0",
+    "opts-0",
+    "state-0",
+    "frontend-id",
+    "frontend",
+    "online",
+];
+const FRONTEND_KEYS: &[&str] = &["magic", "pci-op-ref", "event-channel"];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+    /// Any text in any of those keys: the backend never panics, the
+    /// frontend either works (the text happened to be valid) or is failed
+    /// with a reason in its error node and never connected, and another
+    /// guest is served throughout.
+    #[test]
+    fn any_value_in_any_key_fails_that_frontend_alone(
+        backend_key in proptest::sample::select(BACKEND_KEYS),
+        frontend_key in proptest::sample::select(FRONTEND_KEYS),
+        in_frontend: bool,
+        value in "(?s).{0,40}",
+    ) {
+        let mut machine = Machine::new(
+            vec![(NIC_A, nic(0x8086, 0x10d3)), (NIC_B, nic(0x8086, 0x1533))],
+            vpci(),
+        );
+        let healthy = machine.guest(2, &[NIC_A]);
+        let hostile = machine.prepare(3, &[NIC_B]);
+        if in_frontend {
+            hostile.publish_instead(frontend_key, Some(&value));
+        } else {
+            let backend = machine.toolstack.backend_dir(3);
+            machine.toolstack.write(&format!("{backend}/{backend_key}"), &value);
+        }
+        machine.start(&hostile);
+        machine.settle();
+        let state = machine.toolstack.backend_state(3);
+        let error = machine.toolstack.backend_error(3);
+        if state == Some(XenbusState::Connected) {
+            proptest::prop_assert_eq!(error, None);
+            proptest::prop_assert_eq!(machine.read(&hostile, guest_at(0, 0), 0, 4), (0, 0x1533_8086));
+        } else {
+            proptest::prop_assert!(error.is_some(), "{state:?} without a reason");
+            proptest::prop_assert!(
+                matches!(state, Some(XenbusState::Closing | XenbusState::Closed)),
+                "{state:?}: {error:?}"
+            );
+        }
+        proptest::prop_assert_eq!(machine.read(&healthy, guest_at(0, 0), 0, 4), (0, 0x10d3_8086));
+        proptest::prop_assert_eq!(machine.toolstack.backend_state(2), Some(XenbusState::Connected));
+    }
+}
+
 /// Slot `n` of bus 0: guest `n`'s device in [`garbage_fails_only_that_frontend_with_linux_reasons`].
 fn slot(n: u8) -> Address {
     address(0, n, 0)
