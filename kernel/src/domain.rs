@@ -39,6 +39,9 @@ use xen::events::BoundPort;
 use xen::grant::{Access, GrantWindow, IdentityMapped};
 use xen::time::TimeScale;
 
+/// The longest `sleep` command.
+const MAX_SLEEP_MS: u64 = 60_000;
+
 /// Where the administrator's diagnostic commands arrive.
 const COMMAND_NODE: &str = "control/pciback-dd";
 
@@ -164,9 +167,12 @@ impl Commands {
                 Ok(count) => bench_xenstore(xen, store, count).await,
                 Err(_) => log::warn!(target: "control", "bench-xenstore takes a count"),
             },
+            // Commands run one at a time: a sleep holds up the next ones.
             ["sleep", ms] => match ms.parse() {
-                Ok(ms) => nap(ms).await,
-                Err(_) => log::warn!(target: "control", "sleep takes milliseconds"),
+                Ok(ms) if ms <= MAX_SLEEP_MS => nap(ms).await,
+                _ => {
+                    log::warn!(target: "control", "sleep takes milliseconds, at most {MAX_SLEEP_MS}")
+                }
             },
             ["echo-port", domid, port, count] => match (domid.parse(), port.parse(), count.parse())
             {
