@@ -23,15 +23,19 @@ const JIFFY: Duration = Duration::from_millis(4);
 pub(super) struct Throttle {
     spurious: u32,
     until: Option<Duration>,
+    /// The cap was reached once already (said on the console).
+    capped: bool,
 }
 
 impl Throttle {
     /// Records an event at `now` that brought `served` ops. Returns true
-    /// when the delay has just reached its cap (worth a line on the console:
-    /// the frontend is flooding).
+    /// the first time the delay reaches its cap: worth one line on the
+    /// console (the frontend is flooding), and only one, so a guest cannot
+    /// fill the log by flooding and posting an op in turn (XSA-43).
     pub(super) fn event(&mut self, served: u32, now: Duration) -> bool {
         if served > 0 {
-            *self = Self::default();
+            self.spurious = 0;
+            self.until = None;
             return false;
         }
         let counted = (1u32 << self.spurious) < HZ << 2;
@@ -44,7 +48,9 @@ impl Throttle {
         let jiffies = (1u32 << doublings).min(HZ);
         self.until = Some(now.saturating_add(JIFFY.saturating_mul(jiffies)));
         // The count stops once the ladder is past the cap.
-        counted && jiffies == HZ
+        let first_cap = counted && jiffies == HZ && !self.capped;
+        self.capped |= first_cap;
+        first_cap
     }
 
     /// Until when the port is not to be waited on.
@@ -95,6 +101,14 @@ mod tests {
         // Said once, when the cap is reached.
         assert_eq!(capped.iter().filter(|&&c| c).count(), 1);
         assert!(capped[9]);
+        // And never again for this frontend, however it alternates floods
+        // and ops.
+        for _ in 0..3 {
+            throttle.event(1, now);
+            for _ in 0..14 {
+                assert!(!throttle.event(0, now));
+            }
+        }
     }
 
     #[test]
@@ -105,7 +119,7 @@ mod tests {
         }
         assert!(throttle.until().is_some());
         assert!(!throttle.event(1, ms(70)));
-        assert_eq!(throttle, Throttle::default());
+        assert_eq!(throttle.until(), None);
         // And the ladder starts again from the bottom.
         throttle.event(0, ms(80));
         assert_eq!(throttle.until(), None);
