@@ -23,8 +23,9 @@ use xen::xenstore::{
     ProtocolError, Reply, ReqId, Request, TxId, XenstoreClient, XenstoreError, XenstoreRing,
 };
 
-/// Most watch events queued per watch before the oldest are dropped (with a
-/// warning): a flood of changes must not grow the heap without bound.
+/// Most watch events queued per watch before the oldest are dropped (said
+/// once per watch): a flood of changes, which a guest can cause by
+/// rewriting its own nodes, must grow neither the heap nor the log.
 const WATCH_QUEUE: usize = 64;
 
 /// The connection.
@@ -49,6 +50,8 @@ struct State {
 struct WatchQueue {
     paths: VecDeque<String>,
     waker: Option<Waker>,
+    /// Events were dropped (and that was said).
+    dropped: bool,
 }
 
 impl Xenstore {
@@ -102,7 +105,13 @@ impl Xenstore {
                 continue;
             };
             if queue.paths.len() == WATCH_QUEUE {
-                log::warn!("XenStore watch {}: events dropped", event.token);
+                if !queue.dropped {
+                    log::warn!(
+                        "XenStore watch {}: more than {WATCH_QUEUE} events waiting, the oldest dropped",
+                        event.token
+                    );
+                }
+                queue.dropped = true;
                 queue.paths.pop_front();
             }
             queue.paths.push_back(event.path);
