@@ -49,10 +49,15 @@ impl Timers {
         }
     }
 
-    /// Wakes every sleeper that is due.
+    /// Wakes every sleeper that is due. Reads the clock only when someone
+    /// sleeps: under Xen a TSC read may be a trap, and the idle loop comes
+    /// here at every turn.
     pub fn wake_due(&self) {
-        let now = self.now();
         let mut queue = self.queue.lock();
+        if queue.is_empty() {
+            return;
+        }
+        let now = self.now();
         while let Some(entry) = queue.first_entry() {
             if entry.key().0 > now {
                 break;

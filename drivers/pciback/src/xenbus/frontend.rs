@@ -264,17 +264,18 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
                 }
                 Wake::Backend => Some(Event::BackendChanged),
                 Wake::Port => {
-                    let served = self.serve_ops().await;
-                    if served == 0 {
+                    if self.serve_ops().await > 0 {
+                        self.throttle.served();
+                    } else {
                         self.backend.update(self.key, |status| {
                             status.spurious_events = status.spurious_events.saturating_add(1)
                         });
-                    }
-                    if self.throttle.event(served, self.platform().now()) {
-                        warn!(
-                            "{}: events without ops keep coming; its port is looked at once a second until one brings an op",
-                            self.dir
-                        );
+                        if self.throttle.spurious(self.platform().now()) {
+                            warn!(
+                                "{}: events without ops keep coming; its port is looked at once a second until one brings an op",
+                                self.dir
+                            );
+                        }
                     }
                     None
                 }

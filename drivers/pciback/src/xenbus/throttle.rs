@@ -28,16 +28,17 @@ pub(super) struct Throttle {
 }
 
 impl Throttle {
-    /// Records an event at `now` that brought `served` ops. Returns true
-    /// the first time the delay reaches its cap: worth one line on the
-    /// console (the frontend is flooding), and only one, so a guest cannot
-    /// fill the log by flooding and posting an op in turn (XSA-43).
-    pub(super) fn event(&mut self, served: u32, now: Duration) -> bool {
-        if served > 0 {
-            self.spurious = 0;
-            self.until = None;
-            return false;
-        }
+    /// Records an event that brought ops: the throttle ends.
+    pub(super) fn served(&mut self) {
+        self.spurious = 0;
+        self.until = None;
+    }
+
+    /// Records an event at `now` that brought no op. Returns true the first
+    /// time the delay reaches its cap: worth one line on the console (the
+    /// frontend is flooding), and only one, so a guest cannot fill the log
+    /// by flooding and posting an op in turn (XSA-43).
+    pub(super) fn spurious(&mut self, now: Duration) -> bool {
         let counted = (1u32 << self.spurious) < HZ << 2;
         if counted {
             self.spurious = self.spurious.saturating_add(1);
@@ -76,7 +77,7 @@ mod tests {
         let mut delays = alloc::vec::Vec::new();
         let mut capped = alloc::vec::Vec::new();
         for _ in 0..14 {
-            capped.push(throttle.event(0, now));
+            capped.push(throttle.spurious(now));
             delays.push(throttle.until().map(|until| (until - now).as_millis()));
         }
         assert_eq!(
@@ -104,9 +105,9 @@ mod tests {
         // And never again for this frontend, however it alternates floods
         // and ops.
         for _ in 0..3 {
-            throttle.event(1, now);
+            throttle.served();
             for _ in 0..14 {
-                assert!(!throttle.event(0, now));
+                assert!(!throttle.spurious(now));
             }
         }
     }
@@ -115,15 +116,15 @@ mod tests {
     fn an_event_with_work_ends_the_throttle() {
         let mut throttle = Throttle::default();
         for _ in 0..5 {
-            throttle.event(0, ms(0));
+            throttle.spurious(ms(0));
         }
         assert!(throttle.until().is_some());
-        assert!(!throttle.event(1, ms(70)));
+        throttle.served();
         assert_eq!(throttle.until(), None);
         // And the ladder starts again from the bottom.
-        throttle.event(0, ms(80));
+        throttle.spurious(ms(80));
         assert_eq!(throttle.until(), None);
-        throttle.event(0, ms(80));
+        throttle.spurious(ms(80));
         assert_eq!(throttle.until(), Some(ms(84)));
     }
 }
