@@ -16,6 +16,7 @@ use common::driver::{DriverDomain, take};
 use common::{address, flr_endpoint};
 use pci::sim::{SimBar, SimBus, SimDevice};
 use pci::{Address, Bar, BarKind, Topology};
+use pciback::sim::PciDevice;
 use pciback::xenbus::Options;
 use pciback::{Decoder, SharedPages, record_shared_pages, shared_pages};
 use xen::abi::domctl::pci_sbdf;
@@ -466,4 +467,54 @@ fn functions_sharing_a_page_do_not_go_to_two_guests() {
     machine.guest(4, &[f1]);
     assert!(machine.connected(4));
     assert_eq!(machine.given(4).0, [sbdf(f1)]);
+}
+
+/// The INTx half: a level interrupt one guest never acknowledges is
+/// withheld from every other guest on the line, so a GSI goes to one guest
+/// at a time (several of its devices may share it).
+#[test]
+fn a_gsi_goes_to_one_guest_at_a_time() {
+    let (a, b, c) = (address(0, 3, 0), address(0, 4, 0), address(0, 5, 0));
+    let with_pin = |at| endpoint(0x4000, at).interrupt(1, 11);
+    let mut machine = machine(
+        &[
+            (a, with_pin(0xfe00_0000)),
+            (b, with_pin(0xfe00_4000)),
+            (c, with_pin(0xfe00_8000)),
+        ],
+        &[a, b, c],
+    );
+    let guest = |machine: &mut DriverDomain, domid, devices: &[(Address, u32)]| {
+        let devices: Vec<_> = devices
+            .iter()
+            .map(|&(at, gsi)| PciDevice::new(at).with_gsi(gsi))
+            .collect();
+        let front = machine.prepare_with(domid, &devices);
+        machine.start(&front);
+        machine.settle();
+    };
+    guest(&mut machine, 2, &[(a, 23)]);
+    assert!(machine.connected(2));
+    // EBUSY: GSI 23 is guest 2's.
+    guest(&mut machine, 3, &[(b, 23)]);
+    assert!(!machine.connected(3));
+    assert_eq!(
+        machine.toolstack.backend_error(3).as_deref(),
+        Some("16 Couldn't assign PCI device 0000:00:04.0 to domain 3")
+    );
+    assert_eq!(machine.given(3), (vec![], vec![]));
+    let b_name = b.to_string();
+    let words = [b_name.as_str(), "GSI 23", "domain 2", "XSA-461"];
+    assert_eq!(logged(log::Level::Error, &words).len(), 1);
+    // Another line is another guest's to have; one guest may have both
+    // devices of a line.
+    guest(&mut machine, 4, &[(c, 22)]);
+    assert!(machine.connected(4));
+    machine.toolstack.destroy(3);
+    machine.settle();
+    machine.toolstack.destroy(4);
+    machine.settle();
+    guest(&mut machine, 5, &[(b, 22), (c, 22)]);
+    assert!(machine.connected(5));
+    assert_eq!(machine.given(5).0, [sbdf(b), sbdf(c)]);
 }

@@ -38,7 +38,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::fmt;
 
-use log::{info, warn};
+use log::{error, info, warn};
 use pci::Address;
 use xen::Errno;
 use xen::abi::domctl::pci_sbdf;
@@ -170,7 +170,9 @@ impl GuestAccess {
     /// BARs and ROM, maps its GSI as the guest's PIRQ. On failure nothing
     /// of it is left to the guest and the device is back in quarantine.
     /// Refused with `EPERM` if it shares a page with a function this domain
-    /// did not take, `EBUSY` with one another guest has (XSA-461).
+    /// did not take, `EBUSY` with one another guest has, or if its GSI is
+    /// another guest's INTx (XSA-461: a guest that never acknowledges a
+    /// shared level interrupt withholds it from the other).
     pub fn give<H: Hypercall + ?Sized>(
         &self,
         hv: &H,
@@ -181,6 +183,7 @@ impl GuestAccess {
         device.sharing.check(address, frontend, |other| {
             self.holders.borrow().get(&other).copied()
         })?;
+        self.check_gsi(frontend, device)?;
         let ranges = ranges(device)?;
         domctl::assign_device(hv, frontend, sbdf(address), 0)?;
         let mut granted = 0_usize;
@@ -231,6 +234,26 @@ impl GuestAccess {
         self.unmap_gsi(hv, frontend, device);
         deassign(hv, frontend, address);
         self.holders.borrow_mut().remove(&address);
+    }
+
+    /// Refuses `device` to `frontend` (`EBUSY`) if its GSI is mapped into
+    /// another guest.
+    fn check_gsi(&self, frontend: DomId, device: &Device) -> Result<(), Errno> {
+        let Some(gsi) = device.gsi() else {
+            return Ok(());
+        };
+        let users = self.gsi_users.borrow();
+        let Some(&(holder, _)) = users
+            .keys()
+            .find(|&&(domid, used)| used == gsi && domid != frontend)
+        else {
+            return Ok(());
+        };
+        error!(
+            "{} not given to domain {frontend}: its INTx is GSI {gsi}, which domain {holder} has (XSA-461)",
+            device.address()
+        );
+        Err(Errno::EBUSY)
     }
 
     /// Maps `device`'s GSI into `frontend` unless another of its devices did.
