@@ -652,9 +652,9 @@ proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
 
     /// Any text in any of those keys: the backend never panics, the
-    /// frontend either works (the text happened to be valid) or is failed
-    /// with a reason in its error node and never connected, and another
-    /// guest is served throughout.
+    /// frontend either connects (the text happened to be valid, if not
+    /// necessarily right) or is failed with a reason in its error node,
+    /// and another guest is served throughout.
     #[test]
     fn any_value_in_any_key_fails_that_frontend_alone(
         backend_key in proptest::sample::select(BACKEND_KEYS),
@@ -679,8 +679,11 @@ proptest::proptest! {
         let state = machine.toolstack.backend_state(3);
         let error = machine.toolstack.backend_error(3);
         if state == Some(XenbusState::Connected) {
+            // Its ops are its own business: a wrong but valid grant or
+            // port (another of its own), or no devices, only hurt itself.
             proptest::prop_assert_eq!(error, None);
-            proptest::prop_assert_eq!(machine.read(&hostile, guest_at(0, 0), 0, 4), (0, 0x1533_8086));
+            let (err, _) = machine.read(&hostile, guest_at(0, 0), 0, 4);
+            proptest::prop_assert!(err == 0 || err == XEN_PCI_ERR_DEV_NOT_FOUND, "{err}");
         } else {
             proptest::prop_assert!(error.is_some(), "{state:?} without a reason");
             proptest::prop_assert!(
