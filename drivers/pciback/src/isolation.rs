@@ -19,14 +19,16 @@
 //!   one no guest has yet, is allowed (both functions of a multifunction
 //!   device to one guest, one after the other). A free function sharing a
 //!   page with a given one then goes to no other guest while that one has
-//!   it; that guest can reach its registers meanwhile, and it is not reset
-//!   before it goes to another guest later.
+//!   it; that guest can reach its registers meanwhile, so when the guest
+//!   lets its device go, the free functions sharing its pages are reset
+//!   with it ([`Sharing::neighbours`]).
 //!
 //! What counts: memory BARs and the expansion ROM, with an address. A
 //! disabled ROM counts too: a guest is granted its device's ROM whatever
 //! the enable bit, and may turn it on. I/O BARs are ports, not pages, and a
 //! bridge's windows are not decoders of its own (its BARs are).
 
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -169,6 +171,12 @@ impl Sharing {
             }
         }
         refusal
+    }
+
+    /// The taken functions it shares a page with, once each: whoever has it
+    /// can reach their registers.
+    pub(crate) fn neighbours(&self) -> BTreeSet<Address> {
+        self.taken.iter().map(|shared| shared.other).collect()
     }
 }
 

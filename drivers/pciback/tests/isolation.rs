@@ -12,7 +12,7 @@ mod common;
 use std::cell::RefCell;
 use std::sync::Once;
 
-use common::driver::{DriverDomain, take};
+use common::driver::{DriverDomain, flr_written, take};
 use common::{address, flr_endpoint};
 use pci::sim::{SimBar, SimBus, SimDevice};
 use pci::{Address, Bar, BarKind, Topology};
@@ -517,4 +517,36 @@ fn a_gsi_goes_to_one_guest_at_a_time() {
     guest(&mut machine, 5, &[(b, 22), (c, 22)]);
     assert!(machine.connected(5));
     assert_eq!(machine.given(5).0, [sbdf(b), sbdf(c)]);
+}
+
+/// A guest with one of two functions sharing a page can reach the other's
+/// registers; when it lets its function go, the other, free in the pool,
+/// is reset too before anyone gets it.
+#[test]
+fn the_free_neighbour_of_a_released_function_is_reset_with_it() {
+    let (f0, f1) = (address(0, 3, 0), address(0, 3, 1));
+    let mut machine = machine(
+        &[
+            (f0, endpoint(0x100, 0xfe00_0000).multifunction()),
+            (f1, endpoint(0x100, 0xfe00_0100)),
+        ],
+        &[f0, f1],
+    );
+    machine.guest(2, &[f0]);
+    assert!(machine.connected(2));
+    machine.platform().bus().clear_writes();
+    machine.toolstack.destroy(2);
+    machine.settle();
+    assert_eq!(machine.free(), [f0, f1]);
+    assert!(flr_written(machine.platform().bus(), f0));
+    assert!(flr_written(machine.platform().bus(), f1));
+    let f1_name = f1.to_string();
+    assert_eq!(
+        logged(
+            log::Level::Info,
+            &["resetting", f1_name.as_str(), "XSA-461"]
+        )
+        .len(),
+        1
+    );
 }

@@ -615,13 +615,33 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
     }
 
     /// Takes a device back from the guest, resets it and returns it to the
-    /// pool (Linux's `pcistub_put_pci_dev`). A device with no safe reset
-    /// method goes back too: it was taken and served that way (with a
-    /// warning, as Linux serves it), and `Device::release` said again that
-    /// it was not reset. Only one whose reset did not complete stays out.
-    async fn release(&mut self, mut device: Device) {
+    /// pool (Linux's `pcistub_put_pci_dev`). The free functions that share
+    /// a page of MMIO with it, whose registers the guest could reach, are
+    /// reset too before anyone else gets them (XSA-461).
+    async fn release(&mut self, device: Device) {
+        self.platform().deassign(self.key.domid, &device);
+        let (address, neighbours) = (device.address(), device.sharing.neighbours());
+        self.reset_into_pool(device).await;
+        for neighbour in neighbours {
+            // One with a guest is reset when that guest lets it go.
+            let Some(free) = self.backend.take(neighbour) else {
+                continue;
+            };
+            info!(
+                "{}: resetting {neighbour}, which shares a page with {address} (XSA-461)",
+                self.dir
+            );
+            self.reset_into_pool(free).await;
+        }
+    }
+
+    /// Resets a device no guest has and returns it to the pool. A device
+    /// with no safe reset method goes back too: it was taken and served
+    /// that way (with a warning, as Linux serves it), and `Device::release`
+    /// said again that it was not reset. Only one whose reset did not
+    /// complete stays out.
+    async fn reset_into_pool(&mut self, mut device: Device) {
         let platform = self.platform();
-        platform.deassign(self.key.domid, &device);
         match device
             .release(platform.config(), &mut self.interrupts, platform.delay())
             .await
