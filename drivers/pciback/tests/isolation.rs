@@ -317,6 +317,18 @@ fn machine(devices: &[(Address, SimDevice)], taken: &[Address]) -> DriverDomain 
     DriverDomain::serving(bus, pool, Options::default())
 }
 
+/// Functions `f0` and `f1` of one device, their 256-byte BAR0s in one page,
+/// both taken.
+fn two_functions_in_one_page(f0: Address, f1: Address) -> DriverDomain {
+    machine(
+        &[
+            (f0, endpoint(0x100, 0xfe00_0000).multifunction()),
+            (f1, endpoint(0x100, 0xfe00_0100)),
+        ],
+        &[f0, f1],
+    )
+}
+
 fn sbdf(at: Address) -> u32 {
     pci_sbdf(at.segment(), at.bus(), at.devfn())
 }
@@ -416,13 +428,7 @@ fn a_rom_or_a_64_bit_bar_in_a_page_with_a_function_not_taken_is_refused() {
 #[test]
 fn functions_sharing_a_page_go_to_one_guest_together() {
     let (f0, f1) = (address(0, 3, 0), address(0, 3, 1));
-    let mut machine = machine(
-        &[
-            (f0, endpoint(0x100, 0xfe00_0000).multifunction()),
-            (f1, endpoint(0x100, 0xfe00_0100)),
-        ],
-        &[f0, f1],
-    );
+    let mut machine = two_functions_in_one_page(f0, f1);
     assert_eq!(page(0xfe00_0000), page(0xfe00_0100));
     // Both taken: no warning, only a note.
     assert!(xsa_461(log::Level::Warn).is_empty());
@@ -439,13 +445,7 @@ fn functions_sharing_a_page_go_to_one_guest_together() {
 #[test]
 fn functions_sharing_a_page_do_not_go_to_two_guests() {
     let (f0, f1) = (address(0, 3, 0), address(0, 3, 1));
-    let mut machine = machine(
-        &[
-            (f0, endpoint(0x100, 0xfe00_0000).multifunction()),
-            (f1, endpoint(0x100, 0xfe00_0100)),
-        ],
-        &[f0, f1],
-    );
+    let mut machine = two_functions_in_one_page(f0, f1);
     machine.guest(2, &[f0]);
     assert!(machine.connected(2));
     machine.guest(3, &[f1]);
@@ -525,13 +525,7 @@ fn a_gsi_goes_to_one_guest_at_a_time() {
 #[test]
 fn the_free_neighbour_of_a_released_function_is_reset_with_it() {
     let (f0, f1) = (address(0, 3, 0), address(0, 3, 1));
-    let mut machine = machine(
-        &[
-            (f0, endpoint(0x100, 0xfe00_0000).multifunction()),
-            (f1, endpoint(0x100, 0xfe00_0100)),
-        ],
-        &[f0, f1],
-    );
+    let mut machine = two_functions_in_one_page(f0, f1);
     machine.guest(2, &[f0]);
     assert!(machine.connected(2));
     machine.platform().bus().clear_writes();
