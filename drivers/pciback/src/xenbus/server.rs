@@ -177,6 +177,21 @@ mod tests {
         }
     }
 
+    impl Setup {
+        /// Serves `page` as the backend does, over the fakes.
+        fn serve(&mut self, page: SharedPage<'_>, budget: u32, notify: &mut dyn FnMut()) -> Turn {
+            at_once(serve(
+                page,
+                &mut self.devices,
+                &self.bus,
+                &mut self.interrupts,
+                &self.delay,
+                budget,
+                notify,
+            ))
+        }
+    }
+
     fn post(page: SharedPage<'_>, op: &XenPciOp) {
         page.write(OP_OFFSET, op).unwrap();
         page.atomic_u32(FLAGS_OFFSET)
@@ -210,15 +225,7 @@ mod tests {
         }
         post(page, &op);
         let notified = Cell::new(0);
-        let turn = at_once(serve(
-            page,
-            &mut s.devices,
-            &s.bus,
-            &mut s.interrupts,
-            &s.delay,
-            8,
-            &mut || notified.set(notified.get() + 1),
-        ));
+        let turn = s.serve(page, 8, &mut || notified.set(notified.get() + 1));
         assert_eq!(
             turn,
             Turn {
@@ -257,15 +264,7 @@ mod tests {
         }
         op.msix_entries[1].entry = 3;
         post(page, &op);
-        at_once(serve(
-            page,
-            &mut s.devices,
-            &s.bus,
-            &mut s.interrupts,
-            &s.delay,
-            1,
-            &mut || {},
-        ));
+        s.serve(page, 1, &mut || {});
         let after: XenPciOp = page.read(OP_OFFSET).unwrap();
         assert_eq!((after.err, after.value), (0, 0));
         // FakeInterrupts hands out PIRQs from 100.
@@ -283,15 +282,7 @@ mod tests {
         post(page, &read_vendor());
         // A frontend that posts the next op the moment it is notified.
         let mut flood = || post(page, &read_vendor());
-        let turn = at_once(serve(
-            page,
-            &mut s.devices,
-            &s.bus,
-            &mut s.interrupts,
-            &s.delay,
-            5,
-            &mut flood,
-        ));
+        let turn = s.serve(page, 5, &mut flood);
         assert_eq!(
             turn,
             Turn {
@@ -309,15 +300,7 @@ mod tests {
         let mut s = setup();
         let frame = Box::new(PageFrame::default());
         let page = SharedPage::new(&frame);
-        let idle = at_once(serve(
-            page,
-            &mut s.devices,
-            &s.bus,
-            &mut s.interrupts,
-            &s.delay,
-            5,
-            &mut || panic!("notified for nothing"),
-        ));
+        let idle = s.serve(page, 5, &mut || panic!("notified for nothing"));
         assert_eq!(idle, Turn::default());
         post(
             page,
@@ -326,15 +309,7 @@ mod tests {
                 ..XenPciOp::default()
             },
         );
-        let turn = at_once(serve(
-            page,
-            &mut s.devices,
-            &s.bus,
-            &mut s.interrupts,
-            &s.delay,
-            5,
-            &mut || {},
-        ));
+        let turn = s.serve(page, 5, &mut || {});
         assert_eq!((turn.answered, turn.failed), (1, 1));
         let after: XenPciOp = page.read(OP_OFFSET).unwrap();
         assert_eq!(after.err, XEN_PCI_ERR_NOT_IMPLEMENTED);
@@ -345,31 +320,12 @@ mod tests {
                 ..read_vendor()
             },
         );
-        at_once(serve(
-            page,
-            &mut s.devices,
-            &s.bus,
-            &mut s.interrupts,
-            &s.delay,
-            5,
-            &mut || {},
-        ));
+        s.serve(page, 5, &mut || {});
         let after: XenPciOp = page.read(OP_OFFSET).unwrap();
         assert_eq!(after.err, XEN_PCI_ERR_DEV_NOT_FOUND);
         // A read-only view is never served.
         let read_only = SharedPage::read_only(&frame);
         post(page, &read_vendor());
-        assert_eq!(
-            at_once(serve(
-                read_only,
-                &mut s.devices,
-                &s.bus,
-                &mut s.interrupts,
-                &s.delay,
-                5,
-                &mut || {}
-            )),
-            Turn::default()
-        );
+        assert_eq!(s.serve(read_only, 5, &mut || {}), Turn::default());
     }
 }
