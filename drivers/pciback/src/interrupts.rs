@@ -25,10 +25,10 @@ use pci::{Address, ConfigAccess};
 use xen::Errno;
 use xen::abi::io::pciif::{SH_INFO_MAX_VEC, XenMsixEntry};
 
-use crate::device::DeviceState;
 use crate::error::{EALREADY, OpError};
 use crate::hardware::{Hardware, at};
 use crate::power;
+use crate::state::{DeviceState, InterruptMode};
 
 /// Interrupt mapping for one frontend, implemented by the kernel with
 /// `PHYSDEVOP_map_pirq` and friends.
@@ -57,25 +57,6 @@ pub trait InterruptControl {
 
     /// Disables MSI-X and unmaps its PIRQs.
     fn disable_msix(&mut self, function: Address, capability: u16);
-}
-
-/// Which interrupts a device has on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum InterruptMode {
-    /// Neither MSI nor MSI-X (INTx, if the guest uses any).
-    Intx,
-    /// MSI, mapped to `pirq`.
-    Msi {
-        /// The capability.
-        capability: u16,
-        /// The PIRQ the frontend got.
-        pirq: u32,
-    },
-    /// MSI-X.
-    MsiX {
-        /// The capability.
-        capability: u16,
-    },
 }
 
 /// What an interrupt op answers: the result and `xen_pci_op.value`.

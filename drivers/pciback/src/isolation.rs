@@ -8,10 +8,10 @@
 //! security-unsupported (XSA-461, CVE-2024-31146); this backend refuses it.
 //!
 //! - At boot, once every function is taken (which others are taken is not
-//!   known while one is), [`record_shared_pages`] finds for each the pages
+//!   known while one is), [`crate::record_shared_pages`] finds for each the pages
 //!   it shares with other functions ([`shared_pages`]), warns about those
 //!   shared with a function this domain did not take (that device is never
-//!   given), and records them on the [`Device`]. Only what it recorded is
+//!   given), and records them on the [`crate::Device`]. Only what it recorded is
 //!   checked later.
 //! - When a device is given ([`crate::xenbus::GuestAccess::give`]), it is
 //!   refused if it shares a page with a function not taken, or with one
@@ -36,8 +36,6 @@ use log::{error, info, warn};
 use pci::{Address, BarKind, Function, Topology};
 use xen::Errno;
 use xen::abi::xen::DomId;
-
-use crate::Device;
 
 /// The bits of an address within its 4 KiB page.
 const PAGE_OFFSET_MASK: u64 = 0xfff;
@@ -135,7 +133,7 @@ pub fn shared_pages(topology: &Topology, address: Address) -> Vec<SharedPages> {
     shared
 }
 
-/// What a taken device shares, as [`record_shared_pages`] found it.
+/// What a taken device shares, as [`crate::record_shared_pages`] found it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Sharing {
     /// With functions this domain did not take: the device is never given.
@@ -180,20 +178,12 @@ impl Sharing {
     }
 }
 
-/// Records on each of `devices` (every function this domain took) the pages
-/// it shares with other functions of its segment's enumeration
-/// (`topology`), and warns about those shared with a function not taken:
-/// such a device is never given to a guest. Call it once they are all taken.
-pub fn record_shared_pages<'a>(
-    devices: &mut [Device],
-    topology: impl Fn(Address) -> Option<&'a Topology>,
-) {
-    let taken: Vec<Address> = devices.iter().map(Device::address).collect();
-    for device in devices.iter_mut() {
-        let address = device.address();
-        let Some(topology) = topology(address) else {
-            continue;
-        };
+impl Sharing {
+    /// What the function at `address` shares with the other functions of
+    /// its segment's enumeration (`topology`), `taken` naming every
+    /// function this domain took; logs a warning for each page shared with
+    /// a function not taken (the device is then never given to a guest).
+    pub(crate) fn find(topology: &Topology, address: Address, taken: &[Address]) -> Self {
         let (with_taken, untaken): (Vec<_>, Vec<_>) = shared_pages(topology, address)
             .into_iter()
             .partition(|shared| taken.contains(&shared.other));
@@ -210,9 +200,9 @@ pub fn record_shared_pages<'a>(
                  the other goes to no other guest (XSA-461)"
             );
         }
-        device.sharing = Sharing {
+        Self {
             untaken,
             taken: with_taken,
-        };
+        }
     }
 }

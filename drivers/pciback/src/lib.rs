@@ -65,6 +65,7 @@ extern crate std;
 mod config;
 mod delay;
 mod device;
+mod enable;
 mod error;
 mod hardware;
 mod interrupts;
@@ -77,6 +78,7 @@ mod resources;
 mod saved;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
+mod state;
 mod topology;
 pub mod xenbus;
 
@@ -85,9 +87,9 @@ pub use delay::Delay;
 pub use device::{Device, DeviceOptions};
 pub use error::OpError;
 pub use interrupts::InterruptControl;
-pub use isolation::{Decoder, SharedPages, record_shared_pages, shared_pages};
+pub use isolation::{Decoder, SharedPages, shared_pages};
 pub use op::Reply;
-pub use ownership::TakeError;
+pub use ownership::{TakeError, record_shared_pages};
 pub use reset::{BusResetUnavailable, PmResetUnavailable, ResetError, ResetErrorKind, ResetMethod};
 pub use topology::{
     AddError, Export, GuestDevices, Refused, RootBus, TopologyKind, VirtualAddress,

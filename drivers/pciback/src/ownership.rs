@@ -20,20 +20,24 @@
 //! reset; and bus mastering is cleared on release whether or not the guest
 //! enabled the device.
 
+use alloc::vec::Vec;
 use core::fmt;
 
 use log::{info, warn};
 use pci::capability::PowerState;
+use pci::register::Command;
 use pci::{Address, ConfigAccess, HeaderLayout, Topology};
 
-use crate::config::{self, ConfigSpace, Quirk};
-use crate::device::{Device, DeviceOptions, DeviceState, Placement};
+use crate::config::{ConfigSpace, Quirk};
+use crate::device::{Device, DeviceOptions};
+use crate::enable::{self, disable_device, update};
 use crate::hardware::Hardware;
 use crate::interrupts::{self, InterruptControl};
 use crate::isolation::Sharing;
 use crate::reset::{self, ResetError, ResetErrorKind, ResetMethod};
 use crate::resources::Unassigned;
 use crate::saved::SavedState;
+use crate::state::{DeviceState, Placement};
 use crate::{Delay, power};
 
 /// Why a function was not taken.
@@ -105,10 +109,10 @@ impl Device {
             }
         };
         let hw = Hardware::new(access, address);
-        let mut state = DeviceState::new(&hw, function, is_bridge, options);
+        let mut state = DeviceState::new(&hw, function, is_bridge, options.permissive);
         let config = ConfigSpace::build(&hw, &state, quirks);
         let placement = Placement::new(topology, function);
-        config::enable_device(&hw, &mut state, delay)
+        enable::enable_device(&hw, &mut state, delay)
             .await
             .map_err(|unassigned| TakeError::UnassignedBar {
                 function: address,
@@ -133,7 +137,7 @@ impl Device {
             Err(error) => return Err(TakeError::Reset(error)),
         }
         saved.restore(&hw, &state, delay).await;
-        config::quiesce(&hw, &mut state);
+        quiesce(&hw, &mut state);
         Ok(Self {
             state,
             config,
@@ -171,7 +175,7 @@ impl Device {
         let reset = reset::reset(&hw, &self.state, &self.placement, delay).await;
         self.saved.restore(&hw, &self.state, delay).await;
         interrupts::release(&mut self.state, interrupts);
-        config::quiesce(&hw, &mut self.state);
+        quiesce(&hw, &mut self.state);
         self.config.reset();
         self.state.gsi = None;
         match &reset {
@@ -182,5 +186,41 @@ impl Device {
             Err(error) => warn!("pciback: released WITHOUT A RESET: {error}"),
         }
         reset
+    }
+}
+
+/// Leaves the function quiet for its next user (Linux's
+/// `xen_pcibk_reset_device`, after interrupts are off): an endpoint is
+/// disabled and loses bus mastering, a bridge loses Memory-Write-Invalidate.
+///
+/// Linux clears an endpoint's bus-master bit only when the device was
+/// enabled; here it is cleared in any case, so a guest that set bus
+/// mastering without enabling the device cannot leave DMA on.
+fn quiesce<A: ConfigAccess + ?Sized>(hw: &Hardware<'_, A>, state: &mut DeviceState) {
+    if state.is_bridge {
+        update(hw, |command| {
+            command.difference(Command::MEMORY_WRITE_INVALIDATE)
+        });
+    } else {
+        disable_device(hw, state);
+    }
+    state.bus_master = false;
+}
+
+/// Records on each of `devices` (every function this domain took) the pages
+/// it shares with other functions of its segment's enumeration
+/// (`topology`), and warns about those shared with a function not taken:
+/// such a device is never given to a guest (XSA-461). Call it once they
+/// are all taken.
+pub fn record_shared_pages<'a>(
+    devices: &mut [Device],
+    topology: impl Fn(Address) -> Option<&'a Topology>,
+) {
+    let taken: Vec<Address> = devices.iter().map(Device::address).collect();
+    for device in devices.iter_mut() {
+        let address = device.address();
+        if let Some(topology) = topology(address) {
+            device.sharing = Sharing::find(topology, address, &taken);
+        }
     }
 }

@@ -16,8 +16,8 @@ use pci::capability::PowerState;
 use pci::register::power_management as pm;
 
 use crate::Delay;
-use crate::device::DeviceState;
 use crate::hardware::{Hardware, at};
+use crate::state::DeviceState;
 
 /// PCI PM 1.2: the wait after entering or leaving D3hot (`PCI_PM_D3HOT_WAIT`).
 const D3HOT_DELAY: Duration = Duration::from_millis(10);

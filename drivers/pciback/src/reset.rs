@@ -36,9 +36,9 @@ use pci::register::{self, bridge, pcie, power_management as pm};
 use pci::{Address, ConfigAccess};
 
 use crate::Delay;
-use crate::device::{DeviceState, Placement};
 use crate::hardware::{Hardware, at};
 use crate::power;
+use crate::state::{DeviceState, Placement};
 
 /// Device Status bit 5: transactions pending.
 const DEVICE_STATUS_TRANSACTIONS_PENDING: u16 = 1 << 5;

@@ -27,8 +27,8 @@ use pci::capability::PortType;
 use pci::register::{aer, pcie};
 
 use crate::Delay;
-use crate::device::{DeviceState, PciExpressInfo};
 use crate::hardware::{Hardware, at};
+use crate::state::{DeviceState, PciExpressInfo};
 
 /// Header dwords saved: the 64-byte predefined header.
 const HEADER_DWORDS: usize = 16;

@@ -14,9 +14,9 @@ use pci::{ConfigAccess, Width};
 use super::bar::VirtualBar;
 use super::{capability, command, header};
 use crate::Delay;
-use crate::device::DeviceState;
 use crate::error::OpError;
 use crate::hardware::Hardware;
+use crate::state::DeviceState;
 
 /// A register as a table names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

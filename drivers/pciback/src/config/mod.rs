@@ -37,13 +37,11 @@ use log::warn;
 use pci::{CONFIG_SPACE_SIZE, ConfigAccess, Width};
 
 use crate::Delay;
-use crate::device::DeviceState;
 use crate::error::OpError;
 use crate::hardware::Hardware;
+use crate::state::DeviceState;
 use field::{Context, Field, Register, Spec};
 
-pub(crate) use command::{enable_device, quiesce};
-pub(crate) use quirks::Identity;
 pub use quirks::Quirk;
 
 /// One access of the guest, validated: inside configuration space and

@@ -22,19 +22,7 @@ use core::fmt;
 use pci::Width;
 
 use super::field::{Kind, Spec};
-
-/// The IDs a quirk matches on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct Identity {
-    /// Vendor ID.
-    pub(crate) vendor: u16,
-    /// Device ID.
-    pub(crate) device: u16,
-    /// Subsystem vendor ID (0 when the header has none).
-    pub(crate) subsystem_vendor: u16,
-    /// Subsystem ID (0 when the header has none).
-    pub(crate) subsystem_device: u16,
-}
+use crate::state::Identity;
 
 /// A register of matching devices that the guest reads and writes directly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
