@@ -78,6 +78,8 @@ pub const fn bar(index: u8) -> u16 {
 
 /// Size of the predefined header; capabilities live at or above it.
 pub const HEADER_SIZE: u16 = 0x40;
+/// BIST bit 6: start the built-in self test.
+pub const BIST_START: u8 = 0x40;
 /// Size of conventional (PCI 3.0) configuration space; PCIe extended space follows.
 pub const CONVENTIONAL_SPACE_SIZE: u16 = 0x100;
 
@@ -117,6 +119,8 @@ pub mod bridge {
     pub const ROM_ADDRESS: u16 = 0x38;
     /// Bridge control (RW, 16 bits).
     pub const BRIDGE_CONTROL: u16 = 0x3E;
+    /// Bridge Control bit 6: secondary bus reset.
+    pub const BRIDGE_CONTROL_BUS_RESET: u16 = 1 << 6;
 
     /// Window register low bits: the address-width field.
     pub const WINDOW_WIDTH_MASK: u16 = 0x000F;
@@ -280,6 +284,8 @@ pub mod power_management {
     pub const PMC_D2: u16 = 1 << 10;
     /// PMC bits 15:11: the states PME# can be asserted from.
     pub const PMC_PME_SUPPORT_SHIFT: u16 = 11;
+    /// PMC bits 15:11: the states PME can be signalled from.
+    pub const PMC_PME_SUPPORT_MASK: u16 = 0xF800;
     /// PMCSR bits 1:0: power state (RW).
     pub const PMCSR_STATE_MASK: u16 = 0x0003;
     /// PMCSR bit 3: no soft reset on D3hot to D0 (RO).
@@ -382,6 +388,14 @@ pub mod pcie {
     pub const LENGTH_V1: u16 = 0x24;
     /// Length of a version 2 capability.
     pub const LENGTH_V2: u16 = 0x3C;
+    /// Slot control (RW, 16 bits; ports with a slot).
+    pub const SLOT_CONTROL: u16 = 0x18;
+    /// Root control (RW, 16 bits; root ports and event collectors).
+    pub const ROOT_CONTROL: u16 = 0x1C;
+    /// Device control 2 (RW, 16 bits; capability version 2).
+    pub const DEVICE_CONTROL_2: u16 = 0x28;
+    /// Link control 2 (RW, 16 bits; capability version 2).
+    pub const LINK_CONTROL_2: u16 = 0x30;
 
     /// Capabilities bits 3:0: capability version.
     pub const CAPABILITIES_VERSION_MASK: u16 = 0xF;
@@ -391,6 +405,12 @@ pub mod pcie {
     pub const CAPABILITIES_PORT_TYPE_MASK: u16 = 0xF;
     /// Device capabilities bit 28: function-level reset supported.
     pub const DEVICE_CAPABILITIES_FLR: u32 = 1 << 28;
+    /// PCIe capabilities register bit 8: a slot is implemented.
+    pub const CAPABILITIES_SLOT: u16 = 1 << 8;
+    /// Device control bit 15: initiate function-level reset.
+    pub const DEVICE_CONTROL_INITIATE_FLR: u16 = 1 << 15;
+    /// Device status bit 5: transactions pending.
+    pub const DEVICE_STATUS_TRANSACTIONS_PENDING: u16 = 1 << 5;
     /// Device status bits 3:0 (RW1C): error detected bits.
     pub const DEVICE_STATUS_ERRORS: u16 = 0xF;
     /// Link capabilities and status bits 3:0: link speed.
@@ -413,8 +433,47 @@ pub mod aer {
     pub const CORRECTABLE_STATUS: u16 = 0x10;
     /// Correctable error mask (RW, 32 bits).
     pub const CORRECTABLE_MASK: u16 = 0x14;
+    /// Advanced error capabilities and control (RW, 32 bits).
+    pub const CAPABILITIES_CONTROL: u16 = 0x18;
+    /// Root error command (RW, 32 bits; root ports and event collectors).
+    pub const ROOT_COMMAND: u16 = 0x2C;
+    /// Root error status (RW1C, 32 bits; root ports and event collectors).
+    pub const ROOT_STATUS: u16 = 0x30;
     /// Length of the capability of an endpoint.
     pub const LENGTH: u16 = 0x48;
+}
+
+/// PCI-X capability (ID 0x07), relative to it.
+pub mod pci_x {
+    /// Command register (RW, 16 bits).
+    pub const COMMAND: u16 = 0x2;
+}
+
+/// Vital Product Data capability (ID 0x03), relative to it.
+pub mod vpd {
+    /// VPD address register (RW, 16 bits).
+    pub const ADDRESS: u16 = 0x2;
+    /// VPD data register (RW, 32 bits).
+    pub const DATA: u16 = 0x4;
+    /// Address bit 15: the access is a write (set by software), done (cleared by the device).
+    pub const ADDRESS_WRITE: u16 = 0x8000;
+}
+
+/// Advanced Features capability (ID 0x13; conventional PCI FLR), relative to it.
+pub mod advanced_features {
+    /// AF capabilities (RO, 8 bits).
+    pub const CAPABILITIES: u16 = 0x3;
+    /// AF control (RW, 8 bits); AF status is the next byte.
+    pub const CONTROL: u16 = 0x4;
+    /// AF capabilities bit 0: the transactions-pending bit is supported.
+    pub const CAPABILITY_TRANSACTIONS_PENDING: u8 = 0x01;
+    /// AF capabilities bit 1: function-level reset supported.
+    pub const CAPABILITY_FLR: u8 = 0x02;
+    /// AF control bit 0: initiate function-level reset.
+    pub const CONTROL_FLR: u8 = 0x01;
+    /// AF status bit 0 (transactions pending), as a 16-bit read of
+    /// [`CONTROL`] sees it.
+    pub const STATUS_TRANSACTIONS_PENDING_WORD: u16 = 0x0100;
 }
 
 #[cfg(test)]

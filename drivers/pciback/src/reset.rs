@@ -32,28 +32,13 @@ use core::time::Duration;
 
 use log::warn;
 use pci::capability::PowerState;
-use pci::register::{self, bridge, pcie, power_management as pm};
+use pci::register::{self, advanced_features as af, bridge, pcie, power_management as pm};
 use pci::{Address, ConfigAccess};
 
 use crate::Delay;
 use crate::hardware::{Hardware, at};
 use crate::power;
 use crate::state::{DeviceState, Placement};
-
-/// Device Status bit 5: transactions pending.
-const DEVICE_STATUS_TRANSACTIONS_PENDING: u16 = 1 << 5;
-/// Device Control bit 15: initiate function-level reset.
-const DEVICE_CONTROL_INITIATE_FLR: u16 = 1 << 15;
-/// Advanced Features capability registers and bits.
-const AF_CAPABILITIES: u16 = 0x3;
-const AF_CONTROL: u16 = 0x4;
-const AF_CAPABILITY_TRANSACTIONS_PENDING: u8 = 0x01;
-const AF_CAPABILITY_FLR: u8 = 0x02;
-const AF_CONTROL_FLR: u8 = 0x01;
-/// AF status bit 0 (transactions pending), seen through a word read of AF_CONTROL.
-const AF_STATUS_TRANSACTIONS_PENDING_WORD: u16 = 0x0100;
-/// Bridge Control bit 6: secondary bus reset.
-const BRIDGE_CONTROL_BUS_RESET: u16 = 1 << 6;
 
 /// How long a function may take to finish an FLR (PCIe r4.0, 6.6.2).
 const FLR_DELAY: Duration = Duration::from_millis(100);
@@ -210,24 +195,27 @@ pub(crate) async fn reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
             hw,
             delay,
             at(info.offset, pcie::DEVICE_STATUS),
-            DEVICE_STATUS_TRANSACTIONS_PENDING,
+            pcie::DEVICE_STATUS_TRANSACTIONS_PENDING,
         )
         .await;
         let control = at(info.offset, pcie::DEVICE_CONTROL);
-        hw.write16(control, hw.read16(control) | DEVICE_CONTROL_INITIATE_FLR);
+        hw.write16(
+            control,
+            hw.read16(control) | pcie::DEVICE_CONTROL_INITIATE_FLR,
+        );
         return after_flr(hw, state, delay)
             .await
             .map(|()| method)
             .map_err(not_ready(method));
     }
     if let Some(capability) = state.capabilities.advanced_features {
-        let flags = hw.read8(at(capability, AF_CAPABILITIES));
-        let needed = AF_CAPABILITY_TRANSACTIONS_PENDING | AF_CAPABILITY_FLR;
+        let flags = hw.read8(at(capability, af::CAPABILITIES));
+        let needed = af::CAPABILITY_TRANSACTIONS_PENDING | af::CAPABILITY_FLR;
         if flags & needed == needed {
             let method = ResetMethod::AdvancedFeatures;
-            let control = at(capability, AF_CONTROL);
-            wait_for_pending(hw, delay, control, AF_STATUS_TRANSACTIONS_PENDING_WORD).await;
-            hw.write8(control, AF_CONTROL_FLR);
+            let control = at(capability, af::CONTROL);
+            wait_for_pending(hw, delay, control, af::STATUS_TRANSACTIONS_PENDING_WORD).await;
+            hw.write8(control, af::CONTROL_FLR);
             return after_flr(hw, state, delay)
                 .await
                 .map(|()| method)
@@ -358,9 +346,15 @@ async fn bus_reset<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
 ) -> Result<(), Duration> {
     let parent = hw.other(bridge);
     let control = parent.read16(bridge::BRIDGE_CONTROL);
-    parent.write16(bridge::BRIDGE_CONTROL, control | BRIDGE_CONTROL_BUS_RESET);
+    parent.write16(
+        bridge::BRIDGE_CONTROL,
+        control | bridge::BRIDGE_CONTROL_BUS_RESET,
+    );
     delay.wait(BUS_RESET_ASSERT).await;
-    parent.write16(bridge::BRIDGE_CONTROL, control & !BRIDGE_CONTROL_BUS_RESET);
+    parent.write16(
+        bridge::BRIDGE_CONTROL,
+        control & !bridge::BRIDGE_CONTROL_BUS_RESET,
+    );
     if placement.parent_is_downstream_port {
         delay.wait(PCIE_BUS_RESET_DELAY).await;
         let waited_ms = u64::try_from(PCIE_BUS_RESET_DELAY.as_millis()).unwrap_or(u64::MAX);

@@ -24,7 +24,7 @@ use core::time::Duration;
 
 use pci::ConfigAccess;
 use pci::capability::PortType;
-use pci::register::{aer, pcie};
+use pci::register::{aer, pci_x, pcie};
 
 use crate::Delay;
 use crate::hardware::{Hardware, at};
@@ -32,17 +32,6 @@ use crate::state::{DeviceState, PciExpressInfo};
 
 /// Header dwords saved: the 64-byte predefined header.
 const HEADER_DWORDS: usize = 16;
-/// PCIe registers beyond those the `pci` crate names.
-const SLOT_CONTROL: u16 = 0x18;
-const ROOT_CONTROL: u16 = 0x1C;
-const DEVICE_CONTROL_2: u16 = 0x28;
-const LINK_CONTROL_2: u16 = 0x30;
-/// AER registers beyond those the `pci` crate names.
-const AER_CAPABILITIES_CONTROL: u16 = 0x18;
-const AER_ROOT_COMMAND: u16 = 0x2C;
-const AER_ROOT_STATUS: u16 = 0x30;
-/// The PCI-X command register, relative to its capability.
-const PCI_X_COMMAND: u16 = 0x2;
 /// Header restore retries for BARs that do not take their value at once.
 const BAR_RETRIES: u32 = 10;
 /// The pause between those retries.
@@ -88,10 +77,10 @@ fn pcie_registers(pcie: &PciExpressInfo) -> impl Iterator<Item = u16> {
     [
         (pcie::DEVICE_CONTROL, true),
         (pcie::LINK_CONTROL, has_link_control(pcie)),
-        (SLOT_CONTROL, has_slot_control(pcie)),
-        (ROOT_CONTROL, has_root_control(pcie)),
-        (DEVICE_CONTROL_2, version_2),
-        (LINK_CONTROL_2, version_2 && has_link_control(pcie)),
+        (pcie::SLOT_CONTROL, has_slot_control(pcie)),
+        (pcie::ROOT_CONTROL, has_root_control(pcie)),
+        (pcie::DEVICE_CONTROL_2, version_2),
+        (pcie::LINK_CONTROL_2, version_2 && has_link_control(pcie)),
     ]
     .into_iter()
     .filter_map(|(register, implemented)| implemented.then_some(register))
@@ -140,7 +129,7 @@ impl SavedState {
                 .collect()
         });
         let pci_x = state.capabilities.pci_x.map(|capability| {
-            let offset = at(capability, PCI_X_COMMAND);
+            let offset = at(capability, pci_x::COMMAND);
             (offset, hw.read16(offset))
         });
         let aer = state.capabilities.aer.map(|offset| {
@@ -149,14 +138,14 @@ impl SavedState {
                 aer::UNCORRECTABLE_MASK,
                 aer::UNCORRECTABLE_SEVERITY,
                 aer::CORRECTABLE_MASK,
-                AER_CAPABILITIES_CONTROL,
+                aer::CAPABILITIES_CONTROL,
             ]
             .into_iter()
             .map(|register| at(offset, register))
             .map(|absolute| (absolute, hw.read32(absolute)))
             .collect();
             if root {
-                let absolute = at(offset, AER_ROOT_COMMAND);
+                let absolute = at(offset, aer::ROOT_COMMAND);
                 registers.push((absolute, hw.read32(absolute)));
             }
             SavedAer {
@@ -186,7 +175,7 @@ impl SavedState {
         }
         if let Some(saved) = &self.aer {
             // Linux's `pci_aer_clear_status`: write the set status bits back.
-            let root_status = saved.root.then_some(AER_ROOT_STATUS);
+            let root_status = saved.root.then_some(aer::ROOT_STATUS);
             let status = [aer::CORRECTABLE_STATUS, aer::UNCORRECTABLE_STATUS];
             for register in root_status.into_iter().chain(status) {
                 let offset = at(saved.offset, register);

@@ -97,9 +97,6 @@ pub(crate) struct PciExpressInfo {
     pub(crate) function_level_reset: bool,
 }
 
-/// PCIe capabilities register bit 8: slot implemented.
-const PCIE_FLAGS_SLOT: u16 = 1 << 8;
-
 /// Which optional power states the function supports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PowerSupport {
@@ -168,7 +165,7 @@ impl DeviceState {
                     .unwrap_or_default(),
                 ),
                 version: u8::try_from(flags & pcie::CAPABILITIES_VERSION_MASK).unwrap_or_default(),
-                slot: flags & PCIE_FLAGS_SLOT != 0,
+                slot: flags & pcie::CAPABILITIES_SLOT != 0,
                 function_level_reset: hw.read32(at(offset, pcie::DEVICE_CAPABILITIES))
                     & pcie::DEVICE_CAPABILITIES_FLR
                     != 0,

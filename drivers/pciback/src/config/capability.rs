@@ -18,7 +18,7 @@
 use pci::ConfigAccess;
 use pci::Width;
 use pci::capability::CapabilityId;
-use pci::register::{msi, msix, power_management as pm};
+use pci::register::{msi, msix, power_management as pm, vpd};
 
 use super::field::{Context, Kind, Spec};
 use crate::Delay;
@@ -29,17 +29,10 @@ use crate::power;
 /// Linux's `caplist_header`: the ID and next-pointer bytes.
 pub(super) const HEADER: &[Spec] = &[Spec::new(0, Width::Word, Kind::ReadOnly)];
 
-/// VPD address register (relative to the capability).
-const VPD_ADDRESS: u16 = 0x2;
-/// VPD data register.
-const VPD_DATA: u16 = 0x4;
-/// VPD address bit 15: the access is a write.
-const VPD_ADDRESS_WRITE: u16 = 0x8000;
-
 /// Linux's `caplist_vpd`: the guest may read VPD but not write it.
 const VPD: &[Spec] = &[
-    Spec::new(VPD_ADDRESS, Width::Word, Kind::VpdAddress),
-    Spec::new(VPD_DATA, Width::Dword, Kind::ReadOnly),
+    Spec::new(vpd::ADDRESS, Width::Word, Kind::VpdAddress),
+    Spec::new(vpd::DATA, Width::Dword, Kind::ReadOnly),
 ];
 
 /// Linux's `caplist_pm`.
@@ -65,8 +58,6 @@ pub(super) const TABLES: &[(CapabilityId, &[Spec])] = &[
     (CapabilityId::MSI_X, MSI_X),
 ];
 
-/// PMC bits 15:11, the states PME# can come from: hidden, PMEs are shared.
-const PMC_PME_MASK: u16 = 0xF800;
 /// Linux's `PM_OK_BITS`: the PMCSR bits a guest may change directly, PME
 /// status (write 1 to clear) and data select.
 const PM_OK_BITS: u16 = pm::PMCSR_PME_STATUS | pm::PMCSR_DATA_SELECT;
@@ -76,7 +67,7 @@ pub(super) fn power_capabilities<A: ConfigAccess + ?Sized>(
     hw: &Hardware<'_, A>,
     offset: u16,
 ) -> u16 {
-    hw.read16(offset) & !PMC_PME_MASK
+    hw.read16(offset) & !pm::PMC_PME_SUPPORT_MASK
 }
 
 /// Linux's `pm_ctrl_init`: PME generation off while the backend owns the device.
@@ -113,7 +104,7 @@ pub(super) fn write_vpd_address<A: ConfigAccess + ?Sized>(
     offset: u16,
     value: u16,
 ) -> Result<(), OpError> {
-    if value & VPD_ADDRESS_WRITE != 0 {
+    if value & vpd::ADDRESS_WRITE != 0 {
         return Err(OpError::AccessDenied);
     }
     hw.write16(offset, value);

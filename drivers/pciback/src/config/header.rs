@@ -43,14 +43,13 @@ pub(super) const BRIDGE: &[Spec] = &[
     Spec::new(bridge::ROM_ADDRESS, Width::Dword, Kind::Rom),
 ];
 
-/// BIST bit 6: start the self test.
-const BIST_START: u8 = 0x40;
-
 /// Linux's `bist_write`: the write reaches the hardware only if it changes
 /// nothing but the start bit, or is exactly "start".
 pub(super) fn write_bist<A: ConfigAccess + ?Sized>(hw: &Hardware<'_, A>, offset: u16, value: u8) {
     let current = hw.read8(offset);
-    if (current & !BIST_START) == (value & !BIST_START) || value == BIST_START {
+    if (current & !register::BIST_START) == (value & !register::BIST_START)
+        || value == register::BIST_START
+    {
         hw.write8(offset, value);
     }
 }
