@@ -21,10 +21,9 @@
 
 use std::hint::black_box;
 
-use pci::capability::{BarRegion, PortType};
-use pci::sim::{SimBar, SimBus, SimDevice};
+use pci::sim::SimBus;
 use pci::{Address, enumerate};
-use pciback::sim::{FakeDelay, FakeInterrupts, at_once};
+use pciback::sim::{self, FakeDelay, FakeInterrupts, at_once};
 use pciback::{Device, DeviceOptions, GuestDevices, TopologyKind};
 use xen::abi::io::pciif::{XEN_PCI_OP_CONF_READ, XEN_PCI_OP_CONF_WRITE, XenPciOp};
 
@@ -58,29 +57,7 @@ fn main() {
         Some(other) => panic!("unknown mode {other}: read, write or mixed"),
     };
     let nic = Address::new(0, 0, 3, 0).expect("valid address");
-    let bus = SimBus::new().device(
-        nic,
-        SimDevice::endpoint(0x8086, 0x10d3, 0x02_00_00)
-            .interrupt(1, 11)
-            .bar(0, SimBar::memory32(0x2_0000).at(0xfebc_0000))
-            .bar(2, SimBar::io(0x20).at(0xc000))
-            .pm()
-            .msi(1, true, false)
-            .msix(
-                5,
-                BarRegion {
-                    bir: 0,
-                    offset: 0x1000,
-                },
-                BarRegion {
-                    bir: 0,
-                    offset: 0x1800,
-                },
-            )
-            .pcie(PortType::Endpoint)
-            .function_level_reset()
-            .aer(),
-    );
+    let bus = SimBus::new().device(nic, sim::nic::nic());
     let topology = enumerate(&bus, 0, 0..=0);
     let delay = FakeDelay::new();
     let mut interrupts = FakeInterrupts::new(16);

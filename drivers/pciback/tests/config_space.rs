@@ -9,10 +9,11 @@
 mod common;
 
 use common::{Machine, address, guest_with, virtual_address};
-use pci::capability::{BarRegion, CapabilityId, PortType};
-use pci::register::{Command, Status};
+use pci::capability::{CapabilityId, PortType};
+use pci::register::Status;
 use pci::sim::{ConfigWrite, SimBar, SimDevice};
 use pci::{Address, Width};
+use pciback::sim::nic::{FIRMWARE_COMMAND, LINE, MSI, MSIX, PCIE, PM, nic};
 use pciback::{DeviceOptions, GuestDevices, Quirk, TopologyKind, VirtualAddress};
 use xen::abi::io::pciif::{XEN_PCI_ERR_ACCESS_DENIED, XEN_PCI_ERR_INVALID_OFFSET};
 
@@ -26,58 +27,8 @@ const GUEST_NIC: VirtualAddress = VirtualAddress(match Address::new(0, 0, 0, 0) 
     None => unreachable!(),
 });
 
-/// The command register firmware left: memory, bus master, INTx masked.
-const FIRMWARE_COMMAND: u16 = 0x0406;
 /// Linux's PCI_COMMAND_GUEST.
 const COMMAND_GUEST: u16 = 0x02BC;
-/// The interrupt line firmware programmed (also the backend's IRQ for it).
-const LINE: u8 = 11;
-
-/// Capability layout the sim builder produces for [`nic`]: PM at 0x40 (8
-/// bytes), MSI 64-bit at 0x48 (14 bytes, next at 0x58), MSI-X at 0x58 (12),
-/// PCIe at 0x64, vendor-specific at 0xA0; AER at 0x100.
-const PM: u16 = 0x40;
-const MSI: u16 = 0x48;
-const MSIX: u16 = 0x58;
-const PCIE: u16 = 0x64;
-
-/// A NIC-like PCIe endpoint with every kind of BAR and the capabilities
-/// pciback virtualizes.
-fn nic() -> SimDevice {
-    SimDevice::endpoint(0x8086, 0x10d3, 0x02_00_00)
-        .revision(3)
-        .subsystem(0x8086, 0xa01f)
-        .interrupt(1, LINE)
-        .command(Command::from_bits_retain(FIRMWARE_COMMAND))
-        .bar(0, SimBar::memory32(0x2_0000).at(0xfebc_0000))
-        .bar(1, SimBar::io(0x20).at(0xc040))
-        .bar(
-            2,
-            SimBar::memory64(0x4000_0000)
-                .prefetchable()
-                .at(0x8_0000_0000),
-        )
-        .rom(0x8000, 0xfeb8_0000, false)
-        .pm()
-        .msi(1, true, false)
-        .msix(
-            5,
-            BarRegion {
-                bir: 0,
-                offset: 0x1000,
-            },
-            BarRegion {
-                bir: 0,
-                offset: 0x1800,
-            },
-        )
-        .pcie(PortType::Endpoint)
-        .function_level_reset()
-        .vendor_specific(&[1, 2, 3, 4])
-        .aer()
-        // PMC with every PME-support bit set: pciback hides them.
-        .raw_register(PM + 2, Width::Word, 0xFE03)
-}
 
 fn machine() -> Machine {
     Machine::new([(NIC, nic())])

@@ -2,6 +2,7 @@
 //! Test doubles for what the kernel provides, and a simulated guest (feature `sim`).
 //!
 //! - [`FakeDelay`], [`FakeInterrupts`]: the op path's traits.
+//! - [`nic`]: the NIC most tests use.
 //! - [`SimWorld`]: `FakeXen` and `SimXenstored` joined up: each domain
 //!   gets a XenStore connection ([`SimStore`], a [`crate::xenbus::Store`]);
 //!   event-channel ports can be waited on; a virtual clock.
@@ -17,6 +18,7 @@
 #[cfg(feature = "sim")]
 mod executor;
 mod fakes;
+pub mod nic;
 #[cfg(feature = "sim")]
 mod pcifront;
 #[cfg(feature = "sim")]

@@ -115,8 +115,8 @@ mod tests {
     use std::boxed::Box;
     use std::cell::Cell;
 
-    use pci::sim::{SimBar, SimBus, SimDevice};
-    use pci::{Address, capability::PortType};
+    use pci::Address;
+    use pci::sim::SimBus;
     use xen::abi::io::pciif::{
         XEN_PCI_ERR_DEV_NOT_FOUND, XEN_PCI_ERR_NOT_IMPLEMENTED, XEN_PCI_OP_CONF_READ,
         XEN_PCI_OP_ENABLE_MSIX, XEN_PCIB_AERHANDLER,
@@ -124,7 +124,7 @@ mod tests {
     use xen::shared_page::PageFrame;
 
     use super::*;
-    use crate::sim::{FakeDelay, FakeInterrupts, at_once};
+    use crate::sim::{FakeDelay, FakeInterrupts, at_once, nic};
     use crate::{Device, DeviceOptions, TopologyKind};
 
     const NIC: Address = match Address::new(0, 0, 3, 0) {
@@ -140,22 +140,7 @@ mod tests {
     }
 
     fn setup() -> Setup {
-        let nic = SimDevice::endpoint(0x8086, 0x10d3, 0x02_00_00)
-            .bar(0, SimBar::memory32(0x4000).at(0xfe00_0000))
-            .msix(
-                4,
-                pci::capability::BarRegion {
-                    bir: 0,
-                    offset: 0x2000,
-                },
-                pci::capability::BarRegion {
-                    bir: 0,
-                    offset: 0x3000,
-                },
-            )
-            .pcie(PortType::Endpoint)
-            .function_level_reset();
-        let bus = SimBus::new().device(NIC, nic);
+        let bus = SimBus::new().device(NIC, nic::nic());
         let topology = pci::enumerate(&bus, 0, 0..=0);
         let delay = FakeDelay::new();
         let device = at_once(Device::take(
