@@ -43,11 +43,6 @@ impl Bus {
         self.segment(address).map(|s| &s.ecam)
     }
 
-    /// What enumeration found at `address`.
-    pub fn function(&self, address: Address) -> Option<&pci::Function> {
-        self.segment(address)?.topology.get(address)
-    }
-
     /// Whether this domain took `address` for its guests.
     pub fn is_taken(&self, address: Address) -> bool {
         self.taken.binary_search(&address).is_ok()

@@ -49,7 +49,7 @@ pub(crate) async fn enable_device<A: ConfigAccess + ?Sized, D: Delay + ?Sized>(
     let _ = power::set_state(hw, state, delay, PowerState::D0).await;
     let decode = state.resources.decode()?;
     update(hw, |command| command.union(decode));
-    if state.interrupts == InterruptMode::Intx && state.interrupt_pin != 0 {
+    if matches!(state.interrupts, InterruptMode::Intx) && state.interrupt_pin != 0 {
         update(hw, |command| command.difference(Command::INTERRUPT_DISABLE));
     }
     state.enabled = true;

@@ -22,8 +22,8 @@
 //! and event channel, the device pool.
 //!
 //! The machine is reached through traits: [`pci::ConfigAccess`] (physical
-//! configuration space), [`InterruptControl`] (PIRQ mapping, which needs
-//! hypercalls), [`Delay`] (the waits resets and power changes need), and
+//! configuration space), [`InterruptControl`] (mapping MSI and MSI-X as a
+//! guest's PIRQs: [`xenbus::GuestPirqs`] over the hypercall seam), [`Delay`] (the waits resets and power changes need), and
 //! for the backend [`xenbus::Store`] (XenStore) and [`xenbus::Platform`]
 //! (grants, event channels, device assignment).
 //!

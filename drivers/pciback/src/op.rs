@@ -86,10 +86,13 @@ impl GuestDevices {
                 let hw = Hardware::new(access, device.address());
                 interrupts::enable_msi(&hw, &mut device.state, interrupts)
             }
-            XEN_PCI_OP_DISABLE_MSI => (
-                Ok(()),
-                interrupts::disable_msi(&mut device.state, interrupts),
-            ),
+            XEN_PCI_OP_DISABLE_MSI => {
+                let hw = Hardware::new(access, device.address());
+                (
+                    Ok(()),
+                    interrupts::disable_msi(&hw, &mut device.state, interrupts),
+                )
+            }
             XEN_PCI_OP_ENABLE_MSIX => {
                 let hw = Hardware::new(access, device.address());
                 let count = op.value;
@@ -110,10 +113,13 @@ impl GuestDevices {
                 }
                 answer
             }
-            XEN_PCI_OP_DISABLE_MSIX => (
-                Ok(()),
-                interrupts::disable_msix(&mut device.state, interrupts),
-            ),
+            XEN_PCI_OP_DISABLE_MSIX => {
+                let hw = Hardware::new(access, device.address());
+                (
+                    Ok(()),
+                    interrupts::disable_msix(&hw, &mut device.state, interrupts),
+                )
+            }
             _ => (Err(OpError::NotImplemented), op.value),
         };
         Reply::new(answer)

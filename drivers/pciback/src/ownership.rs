@@ -174,7 +174,7 @@ impl Device {
         }
         let reset = reset::reset(&hw, &self.state, &self.placement, delay).await;
         self.saved.restore(&hw, &self.state, delay).await;
-        interrupts::release(&mut self.state, interrupts);
+        interrupts::release(&hw, &mut self.state, interrupts);
         quiesce(&hw, &mut self.state);
         self.config.reset();
         self.state.gsi = None;

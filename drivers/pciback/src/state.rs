@@ -31,8 +31,8 @@ pub(crate) struct Identity {
     pub(crate) subsystem_device: u16,
 }
 
-/// Which interrupts a device has on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which interrupts a device has on, and the PIRQs mapped for them.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum InterruptMode {
     /// Neither MSI nor MSI-X (INTx, if the guest uses any).
     Intx,
@@ -43,10 +43,12 @@ pub(crate) enum InterruptMode {
         /// The PIRQ the frontend got.
         pirq: u32,
     },
-    /// MSI-X.
+    /// MSI-X, its entries mapped to `pirqs`.
     MsiX {
         /// The capability.
         capability: u16,
+        /// The PIRQs the frontend got, one per entry it asked for.
+        pirqs: Vec<u32>,
     },
 }
 

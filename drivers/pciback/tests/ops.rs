@@ -11,10 +11,10 @@ use common::{
 };
 use pci::capability::{BarRegion, PortType};
 use pci::register::Command;
-use pci::sim::{SimBar, SimDevice};
+use pci::sim::{SimBar, SimBus, SimDevice};
 use pci::{Address, Width};
-use pciback::sim::{InterruptCall, at_once};
-use pciback::{GuestDevices, TopologyKind, VirtualAddress};
+use pciback::sim::{FakeInterrupts, InterruptCall, at_once};
+use pciback::{GuestDevices, InterruptControl, TopologyKind, VirtualAddress};
 use proptest::prelude::*;
 use xen::Errno;
 use xen::abi::io::pciif::{
@@ -23,6 +23,7 @@ use xen::abi::io::pciif::{
     XEN_PCI_OP_CONF_WRITE, XEN_PCI_OP_DISABLE_MSI, XEN_PCI_OP_DISABLE_MSIX, XEN_PCI_OP_ENABLE_MSI,
     XEN_PCI_OP_ENABLE_MSIX, XenPciOp,
 };
+use xen::hypercall::physdev::MsixVector;
 
 /// Linux errno values (x86) pciback passes to the guest raw.
 const EINVAL: i32 = -22;
@@ -43,6 +44,12 @@ const LINE: u8 = 10;
 /// Where [`msi_device`] has its MSI and MSI-X capabilities.
 const MSI: u16 = 0x40;
 const MSIX: u16 = 0x4C;
+/// Command bit 10, MSI control bit 0, MSI-X control bits 15 and 14 (the
+/// PCI specification, as Linux's `pci_regs.h` names them).
+const INTX_DISABLE: u16 = 1 << 10;
+const MSI_ENABLE: u16 = 1 << 0;
+const MSIX_ENABLE: u16 = 1 << 15;
+const MSIX_MASKED: u16 = MSIX_ENABLE | 1 << 14;
 
 /// A device with MSI (32-bit, 0x0A bytes, at 0x40), MSI-X (8 entries, at
 /// 0x4C) and a PCIe capability with FLR.
@@ -293,13 +300,14 @@ fn msi_ops_follow_pciback_ops() {
     assert_eq!(
         machine.interrupts.calls(),
         [
-            InterruptCall::EnableMsi {
+            InterruptCall::Map {
                 function,
-                capability: MSI
+                msix: None,
+                pirq: Some(FIRST_PIRQ)
             },
-            InterruptCall::DisableMsi {
+            InterruptCall::Unmap {
                 function,
-                capability: MSI
+                pirq: FIRST_PIRQ
             },
         ]
     );
@@ -310,6 +318,199 @@ fn msi_ops_follow_pciback_ops() {
         (XEN_PCI_ERR_OP_FAILED, 0)
     );
     assert_eq!(machine.handle(&mut guest, enable), (0, FIRST_PIRQ + 1));
+}
+
+/// What the hardware held when each PIRQ was mapped.
+struct Observer<'a> {
+    bus: &'a SimBus,
+    inner: FakeInterrupts,
+    /// (command register, MSI or MSI-X control word) at each map.
+    seen: Vec<(u16, u16)>,
+    capability: u16,
+}
+
+impl InterruptControl for Observer<'_> {
+    fn map(&mut self, function: Address, msix: Option<MsixVector>) -> Result<u32, Errno> {
+        let word = |offset| self.bus.peek(function, offset, Width::Word).unwrap() as u16;
+        self.seen.push((word(0x04), word(self.capability + 2)));
+        self.inner.map(function, msix)
+    }
+
+    fn unmap(&mut self, function: Address, pirq: u32) {
+        self.inner.unmap(function, pirq);
+    }
+}
+
+/// Linux's `msi_capability_init` and `pci_msi_shutdown` as dom0 runs them
+/// for pciback: the PIRQ mapped while MSI is off, then INTx disabled in
+/// the command register and MSI enabled with one vector; on disable, MSI
+/// off, INTx on again, the PIRQ unmapped.
+#[test]
+fn msi_is_enabled_and_disabled_in_linuxs_order() {
+    let (machine, mut guest) = msi_machine();
+    // Multiple Message Enable left at 4 vectors by someone: MSI gets one.
+    let control = machine.peek(NIC, MSI + 2, Width::Word);
+    machine.bus.poke(NIC, MSI + 2, Width::Word, control | 0x20);
+    let mut observer = Observer {
+        bus: &machine.bus,
+        inner: FakeInterrupts::new(FIRST_PIRQ),
+        seen: Vec::new(),
+        capability: MSI,
+    };
+    let mut enable = op(XEN_PCI_OP_ENABLE_MSI, GUEST_NIC);
+    let reply = at_once(guest.handle(&mut enable, &machine.bus, &mut observer, &machine.delay));
+    assert_eq!((reply.err, reply.value), (0, FIRST_PIRQ));
+    let command = machine.peek(NIC, 0x04, Width::Word);
+    let [(command_at_map, control_at_map)] = observer.seen[..] else {
+        panic!("one map: {:?}", observer.seen)
+    };
+    assert_eq!(command_at_map & INTX_DISABLE, 0, "INTx on while mapping");
+    assert_eq!(control_at_map & MSI_ENABLE, 0, "MSI off while mapping");
+    assert_ne!(
+        command & u32::from(INTX_DISABLE),
+        0,
+        "INTx disabled under MSI"
+    );
+    let control = machine.peek(NIC, MSI + 2, Width::Word) as u16;
+    assert_eq!(
+        control & (MSI_ENABLE | 0x70),
+        MSI_ENABLE,
+        "MSI on, one vector"
+    );
+    let mut disable = op(XEN_PCI_OP_DISABLE_MSI, GUEST_NIC);
+    at_once(guest.handle(&mut disable, &machine.bus, &mut observer, &machine.delay));
+    assert_eq!(
+        machine.peek(NIC, MSI + 2, Width::Word) as u16 & MSI_ENABLE,
+        0
+    );
+    assert_eq!(
+        machine.peek(NIC, 0x04, Width::Word) as u16 & INTX_DISABLE,
+        0
+    );
+    assert!(observer.inner.mapped().is_empty());
+}
+
+/// Linux's `msix_capability_init`: Enable and Function Mask set before the
+/// first entry is mapped, each entry mapped with the address of the BAR
+/// holding the table (not the table's own address: Xen adds the offset
+/// and warns when the base is not its BAR's), INTx disabled, Function Mask
+/// cleared last; `pci_msix_shutdown`: Enable off, INTx on, PIRQs unmapped.
+#[test]
+fn msix_is_enabled_masked_with_the_tables_bar_and_disabled_in_linuxs_order() {
+    let (machine, mut guest) = msi_machine();
+    let mut observer = Observer {
+        bus: &machine.bus,
+        inner: FakeInterrupts::new(FIRST_PIRQ),
+        seen: Vec::new(),
+        capability: MSIX,
+    };
+    let mut request = msix_op(2, &[3, 1]);
+    let reply = at_once(guest.handle(&mut request, &machine.bus, &mut observer, &machine.delay));
+    assert_eq!((reply.err, reply.value), (0, 0));
+    assert_eq!(observer.seen.len(), 2);
+    for &(command, control) in &observer.seen {
+        assert_eq!(
+            control & MSIX_MASKED,
+            MSIX_MASKED,
+            "enabled and masked while mapping"
+        );
+        assert_eq!(command & INTX_DISABLE, 0, "INTx still on while mapping");
+    }
+    // msi_device's table is at offset 0x2000 of BAR 0 (0xfe00_0000).
+    let table = |entry| {
+        Some(MsixVector {
+            entry,
+            table_base: 0xfe00_0000,
+        })
+    };
+    assert_eq!(
+        observer.inner.calls(),
+        [
+            InterruptCall::Map {
+                function: NIC,
+                msix: table(3),
+                pirq: Some(FIRST_PIRQ)
+            },
+            InterruptCall::Map {
+                function: NIC,
+                msix: table(1),
+                pirq: Some(FIRST_PIRQ + 1)
+            },
+        ]
+    );
+    let control = machine.peek(NIC, MSIX + 2, Width::Word) as u16;
+    assert_eq!(control & MSIX_MASKED, MSIX_ENABLE, "enabled, unmasked");
+    assert_ne!(
+        machine.peek(NIC, 0x04, Width::Word) as u16 & INTX_DISABLE,
+        0
+    );
+    let mut disable = op(XEN_PCI_OP_DISABLE_MSIX, GUEST_NIC);
+    at_once(guest.handle(&mut disable, &machine.bus, &mut observer, &machine.delay));
+    assert_eq!(
+        machine.peek(NIC, MSIX + 2, Width::Word) as u16 & MSIX_MASKED,
+        0
+    );
+    assert_eq!(
+        machine.peek(NIC, 0x04, Width::Word) as u16 & INTX_DISABLE,
+        0
+    );
+    assert!(observer.inner.mapped().is_empty());
+}
+
+/// A mapping that fails half way leaves nothing: the PIRQs mapped so far
+/// unmapped, MSI-X off and unmasked, INTx as it was.
+#[test]
+fn a_failed_msix_mapping_undoes_the_others() {
+    let (mut machine, mut guest) = msi_machine();
+    machine.interrupts.fail_after(2, Errno::ENOSPC);
+    assert_eq!(
+        machine.handle(&mut guest, msix_op(4, &[0, 1, 2, 3])),
+        (ENOSPC, ENOSPC as u32)
+    );
+    assert!(machine.interrupts.mapped().is_empty());
+    assert_eq!(machine.interrupts.calls().len(), 5, "3 maps, 2 unmaps");
+    assert_eq!(
+        machine.peek(NIC, MSIX + 2, Width::Word) as u16 & MSIX_MASKED,
+        0
+    );
+    assert_eq!(
+        machine.peek(NIC, 0x04, Width::Word) as u16 & INTX_DISABLE,
+        0
+    );
+    // And MSI-X can be enabled afterwards.
+    assert_eq!(machine.handle(&mut guest, msix_op(1, &[0])), (0, 0));
+}
+
+/// Linux 6.1's pcifront sends `disable_msi` for `pci_disable_msix`
+/// (`xen_pv_teardown_msi_irqs` tests `msix_enabled` after it was cleared):
+/// unlike Linux's pciback, that turns MSI-X off, so the PIRQs do not stay
+/// mapped into the guest and INTx works again.
+#[test]
+fn disable_msi_turns_off_msix_left_on_by_linuxs_pcifront() {
+    let (mut machine, mut guest) = msi_machine();
+    assert_eq!(machine.handle(&mut guest, msix_op(3, &[0, 1, 2])), (0, 0));
+    assert_eq!(machine.interrupts.mapped().len(), 3);
+    assert_eq!(
+        machine.handle(&mut guest, op(XEN_PCI_OP_DISABLE_MSI, GUEST_NIC)),
+        (0, u32::from(LINE)),
+        "value: the INTx PIRQ"
+    );
+    assert!(machine.interrupts.mapped().is_empty());
+    assert_eq!(
+        machine.peek(NIC, MSIX + 2, Width::Word) as u16 & MSIX_ENABLE,
+        0
+    );
+    assert_eq!(
+        machine.peek(NIC, 0x04, Width::Word) as u16 & INTX_DISABLE,
+        0
+    );
+    // The device is back in INTx mode: MSI can be enabled.
+    assert_eq!(
+        machine
+            .handle(&mut guest, op(XEN_PCI_OP_ENABLE_MSI, GUEST_NIC))
+            .0,
+        0
+    );
 }
 
 #[test]
@@ -378,13 +579,7 @@ fn msix_ops_follow_pciback_ops() {
         machine.handle(&mut guest, op(XEN_PCI_OP_DISABLE_MSIX, GUEST_NIC)),
         (0, u32::from(LINE))
     );
-    assert_eq!(
-        machine.interrupts.calls().last(),
-        Some(&InterruptCall::DisableMsix {
-            function: NIC,
-            capability: MSIX
-        })
-    );
+    assert!(machine.interrupts.mapped().is_empty());
 }
 
 #[test]
@@ -430,11 +625,12 @@ fn release_turns_off_what_the_guest_left_on() {
     machine.release(&mut device).unwrap();
     assert_eq!(
         machine.interrupts.calls().last(),
-        Some(&InterruptCall::DisableMsix {
+        Some(&InterruptCall::Unmap {
             function: NIC,
-            capability: MSIX
+            pirq: FIRST_PIRQ
         })
     );
+    assert!(machine.interrupts.mapped().is_empty());
     // The next guest can enable MSI: the state went with the release.
     let mut guest = guest_with(TopologyKind::Vpci, [device]);
     assert_eq!(

@@ -2,7 +2,6 @@
 //! The backend's devices: seized at boot as Linux's pci_stub does, kept in
 //! a pool, lent to the frontends that are given them by the XenBus backend.
 
-mod interrupts;
 pub mod platform;
 
 use crate::bus::Bus;

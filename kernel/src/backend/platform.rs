@@ -9,10 +9,9 @@
 //! its INTx GSI when the toolstack named one (`gsi=` in `opts-N`): this
 //! domain cannot read the host's ACPI tables, and the interrupt-line
 //! register holds the PIC line, which is not the GSI (X417 §2d). MSI and
-//! MSI-X are mapped by the op path.
+//! MSI-X are mapped by the op path ([`GuestPirqs`]).
 
 use super::TimerDelay;
-use super::interrupts::GuestInterrupts;
 use crate::bus::Bus;
 use crate::hypervisor::xenstore::{self, Xenstore};
 use crate::hypervisor::{Hypercalls, Xen, ports};
@@ -22,7 +21,7 @@ use alloc::string::String;
 use core::future::Future;
 use core::time::Duration;
 use pciback::Device;
-use pciback::xenbus::{EventPort, GuestAccess, Platform, Store, Watch, domain_alive};
+use pciback::xenbus::{EventPort, GuestAccess, GuestPirqs, Platform, Store, Watch, domain_alive};
 use xen::Errno;
 use xen::abi::event_channel::EvtchnPort;
 use xen::abi::grant_table::GrantRef;
@@ -90,7 +89,7 @@ impl XenPlatform {
 impl Platform for XenPlatform {
     type Config = Bus;
     type Delay = TimerDelay;
-    type Interrupts = GuestInterrupts;
+    type Interrupts<'a> = GuestPirqs<'a, Hypercalls>;
     type Mapping<'a> = GrantMapping<'a, Hypercalls, IdentityMapped>;
     type Port<'a> = XenPort<'a>;
 
@@ -102,8 +101,8 @@ impl Platform for XenPlatform {
         &TimerDelay
     }
 
-    fn interrupts(&self, frontend: DomId) -> GuestInterrupts {
-        GuestInterrupts::new(self.xen, self.bus, frontend)
+    fn interrupts(&self, frontend: DomId) -> GuestPirqs<'_, Hypercalls> {
+        GuestPirqs::new(&self.xen.hv, frontend)
     }
 
     fn assign(&self, frontend: DomId, device: &Device) -> Result<(), Errno> {

@@ -96,7 +96,8 @@ fn the_hardware_domain_hands_a_device_to_a_guest() {
         pirqs.get(&msi_pirq),
         Some(&FakePirq::Msi {
             sbdf: 0x10,
-            entry: 0
+            entry: 0,
+            table_base: 0
         })
     );
     assert_eq!(pirqs.get(&22), Some(&FakePirq::Gsi(22)));
@@ -171,7 +172,8 @@ fn msi_falls_back_to_the_segment_0_type_on_einval() {
         xen.pirqs(GUEST).get(&pirq),
         Some(&FakePirq::Msi {
             sbdf: 0x300,
-            entry: 2
+            entry: 2,
+            table_base: 0xfe00_0000
         })
     );
     // A non-zero segment gets no fallback.

@@ -4,7 +4,7 @@
 //! [`FakeDelay`] counts the time it is asked to wait instead of waiting
 //! (so [`at_once`] runs what waits on it);
 //! [`FakeInterrupts`] hands out PIRQs from a counter, records every call,
-//! and can be told to fail the next enable.
+//! and can be told to fail a map.
 
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -15,7 +15,7 @@ use core::time::Duration;
 
 use pci::Address;
 use xen::Errno;
-use xen::abi::io::pciif::XenMsixEntry;
+use xen::hypercall::physdev::MsixVector;
 
 use crate::{Delay, InterruptControl};
 
@@ -72,37 +72,23 @@ pub fn at_once<F: Future>(future: F) -> F::Output {
 }
 
 /// One call to [`FakeInterrupts`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InterruptCall {
-    /// `enable_msi`.
-    EnableMsi {
+    /// [`InterruptControl::map`], and the PIRQ handed out (none if it failed).
+    Map {
         /// The function.
         function: Address,
-        /// The MSI capability.
-        capability: u16,
+        /// The MSI-X entry and table BAR (`None`: MSI).
+        msix: Option<MsixVector>,
+        /// The PIRQ.
+        pirq: Option<u32>,
     },
-    /// `disable_msi`.
-    DisableMsi {
+    /// [`InterruptControl::unmap`].
+    Unmap {
         /// The function.
         function: Address,
-        /// The MSI capability.
-        capability: u16,
-    },
-    /// `enable_msix`.
-    EnableMsix {
-        /// The function.
-        function: Address,
-        /// The MSI-X capability.
-        capability: u16,
-        /// The table entries asked for.
-        entries: Vec<u16>,
-    },
-    /// `disable_msix`.
-    DisableMsix {
-        /// The function.
-        function: Address,
-        /// The MSI-X capability.
-        capability: u16,
+        /// The PIRQ.
+        pirq: u32,
     },
 }
 
@@ -110,7 +96,8 @@ pub enum InterruptCall {
 #[derive(Debug)]
 pub struct FakeInterrupts {
     next_pirq: u32,
-    failure: Option<Errno>,
+    /// Maps to refuse, counted from the next one, and with what.
+    failure: Option<(usize, Errno)>,
     calls: Vec<InterruptCall>,
 }
 
@@ -124,9 +111,14 @@ impl FakeInterrupts {
         }
     }
 
-    /// The next enable fails with `errno` (and maps nothing).
+    /// The next map fails with `errno`.
     pub fn fail_next(&mut self, errno: Errno) {
-        self.failure = Some(errno);
+        self.fail_after(0, errno);
+    }
+
+    /// The map after the next `maps` succeed fails with `errno`.
+    pub fn fail_after(&mut self, maps: usize, errno: Errno) {
+        self.failure = Some((maps, errno));
     }
 
     /// Every call so far, in order.
@@ -134,56 +126,47 @@ impl FakeInterrupts {
         &self.calls
     }
 
-    fn pirq(&mut self) -> u32 {
-        let pirq = self.next_pirq;
-        self.next_pirq = self.next_pirq.wrapping_add(1);
-        pirq
+    /// The PIRQs mapped and not unmapped, in the order they were mapped.
+    pub fn mapped(&self) -> Vec<u32> {
+        let mut mapped = Vec::new();
+        for call in &self.calls {
+            match *call {
+                InterruptCall::Map {
+                    pirq: Some(pirq), ..
+                } => mapped.push(pirq),
+                InterruptCall::Unmap { pirq, .. } => mapped.retain(|&p| p != pirq),
+                InterruptCall::Map { pirq: None, .. } => {}
+            }
+        }
+        mapped
     }
 }
 
 impl InterruptControl for FakeInterrupts {
-    fn enable_msi(&mut self, function: Address, capability: u16) -> Result<u32, Errno> {
-        self.calls.push(InterruptCall::EnableMsi {
-            function,
-            capability,
-        });
-        match self.failure.take() {
-            Some(errno) => Err(errno),
-            None => Ok(self.pirq()),
+    fn map(&mut self, function: Address, msix: Option<MsixVector>) -> Result<u32, Errno> {
+        let result = match self.failure {
+            Some((0, errno)) => {
+                self.failure = None;
+                Err(errno)
+            }
+            Some((maps, errno)) => {
+                self.failure = Some((maps.saturating_sub(1), errno));
+                Ok(self.next_pirq)
+            }
+            None => Ok(self.next_pirq),
+        };
+        if result.is_ok() {
+            self.next_pirq = self.next_pirq.wrapping_add(1);
         }
+        self.calls.push(InterruptCall::Map {
+            function,
+            msix,
+            pirq: result.ok(),
+        });
+        result
     }
 
-    fn disable_msi(&mut self, function: Address, capability: u16) {
-        self.calls.push(InterruptCall::DisableMsi {
-            function,
-            capability,
-        });
-    }
-
-    fn enable_msix(
-        &mut self,
-        function: Address,
-        capability: u16,
-        entries: &mut [XenMsixEntry],
-    ) -> Result<(), Errno> {
-        self.calls.push(InterruptCall::EnableMsix {
-            function,
-            capability,
-            entries: entries.iter().map(|entry| entry.entry).collect(),
-        });
-        if let Some(errno) = self.failure.take() {
-            return Err(errno);
-        }
-        for entry in entries {
-            entry.vector = u16::try_from(self.pirq()).unwrap_or(u16::MAX);
-        }
-        Ok(())
-    }
-
-    fn disable_msix(&mut self, function: Address, capability: u16) {
-        self.calls.push(InterruptCall::DisableMsix {
-            function,
-            capability,
-        });
+    fn unmap(&mut self, function: Address, pirq: u32) {
+        self.calls.push(InterruptCall::Unmap { function, pirq });
     }
 }

@@ -6,12 +6,13 @@
 //! are bound with `EVTCHNOP_bind_interdomain`, devices are given to guests
 //! with libxl's hypercalls ([`GuestAccess`]: assignment, BAR and port
 //! permissions, the GSI's PIRQ), and whether a domain exists is asked with
-//! `XEN_DOMCTL_getdomaininfo`. Interrupt mapping is a [`FakeInterrupts`]
-//! per frontend; delays pass in the world's virtual time, so a reset takes
-//! its time while the other frontends are served.
+//! `XEN_DOMCTL_getdomaininfo`, MSI and MSI-X are mapped with
+//! `PHYSDEVOP_map_pirq` ([`GuestPirqs`]). Delays pass in the world's
+//! virtual time, so a reset takes its time while the other frontends are
+//! served.
 
 use alloc::vec::Vec;
-use core::cell::{Cell, RefCell};
+use core::cell::RefCell;
 use core::future::Future;
 use core::time::Duration;
 
@@ -26,16 +27,14 @@ use xen::grant::{Access, GrantMapping, GrantWindow};
 use xen::hypercall::domctl;
 use xen::sim::{FakeDomain, FakeWindowMemory};
 
-use super::{FakeInterrupts, SimWorld};
+use super::SimWorld;
 use crate::Device;
-use crate::xenbus::{EventPort, GuestAccess, Platform, domain_alive};
+use crate::xenbus::{EventPort, GuestAccess, GuestPirqs, Platform, domain_alive};
 
 /// The first frame of the backend's grant window.
 const WINDOW_GFN: u64 = 0x10_0000;
 /// Frames in the window: one per connected frontend.
 const WINDOW_FRAMES: usize = 64;
-/// PIRQs each frontend's [`FakeInterrupts`] hands out start this far apart.
-const PIRQS_PER_FRONTEND: u32 = 1000;
 
 /// A device given to or taken from a guest, as the platform saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +63,6 @@ pub struct SimPlatform {
     hypercalls: FakeDomain,
     window: GrantWindow<FakeWindowMemory>,
     bus: SimBus,
-    next_pirq: Cell<u32>,
     access: GuestAccess,
     assignments: RefCell<Vec<Assignment>>,
 }
@@ -82,7 +80,6 @@ impl SimPlatform {
             // The constants make a valid window.
             window: window.unwrap_or_else(|_| unreachable!()),
             bus,
-            next_pirq: Cell::new(PIRQS_PER_FRONTEND),
             access: GuestAccess::new(),
             assignments: RefCell::new(Vec::new()),
         }
@@ -125,7 +122,7 @@ impl EventPort for SimPort<'_> {
 impl Platform for SimPlatform {
     type Config = SimBus;
     type Delay = SimWorld;
-    type Interrupts = FakeInterrupts;
+    type Interrupts<'a> = GuestPirqs<'a, FakeDomain>;
     type Mapping<'a> = GrantMapping<'a, FakeDomain, FakeWindowMemory>;
     type Port<'a> = SimPort<'a>;
 
@@ -137,10 +134,8 @@ impl Platform for SimPlatform {
         &self.world
     }
 
-    fn interrupts(&self, _frontend: DomId) -> FakeInterrupts {
-        let first = self.next_pirq.get();
-        self.next_pirq.set(first.saturating_add(PIRQS_PER_FRONTEND));
-        FakeInterrupts::new(first)
+    fn interrupts(&self, frontend: DomId) -> GuestPirqs<'_, FakeDomain> {
+        GuestPirqs::new(&self.hypercalls, frontend)
     }
 
     fn assign(&self, frontend: DomId, device: &Device) -> Result<(), Errno> {

@@ -101,7 +101,7 @@ struct Frontend<'b, S: Store, P: Platform> {
     /// The state last switched to (Linux's cached `xdev->state`).
     written: XenbusState,
     devices: GuestDevices,
-    interrupts: P::Interrupts,
+    interrupts: P::Interrupts<'b>,
     connection: Option<Connection<'b, P>>,
     /// Events that brought no op (XSA-332).
     throttle: Throttle,

@@ -30,8 +30,8 @@
 //! - [`Store`] (and its [`Watch`]): requests, watches and unwatches over
 //!   its XenStore connection. Watch event paths are as xenstored sends
 //!   them: relative to the domain's home for relative watches.
-//! - [`Platform`]: configuration space, delays, interrupt mapping per
-//!   frontend ([`crate::InterruptControl`]), device assignment (with
+//! - [`Platform`]: configuration space, delays, PIRQ mapping per frontend
+//!   ([`GuestPirqs`], over the hypercall seam), device assignment (with
 //!   [`GuestAccess`], which makes libxl's hypercalls), grant mapping
 //!   ([`SharedMapping`]), interdomain event channels ([`EventPort`]),
 //!   whether a domain exists, and a clock to sleep on (a frontend sending
@@ -66,6 +66,7 @@
 mod access;
 mod frontend;
 pub(crate) mod parse;
+mod pirqs;
 mod platform;
 mod server;
 pub mod state;
@@ -88,6 +89,7 @@ use xen::abi::xen::DomId;
 
 pub use access::GuestAccess;
 pub use frontend::MAX_DEVICES;
+pub use pirqs::GuestPirqs;
 pub use platform::{EventPort, Platform, SharedMapping, domain_alive};
 pub use store::{Store, Watch};
 

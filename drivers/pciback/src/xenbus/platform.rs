@@ -30,8 +30,10 @@ pub trait Platform {
     type Config: ConfigAccess + ?Sized;
     /// Waits (resets, power changes).
     type Delay: Delay + ?Sized;
-    /// Interrupt mapping for one frontend.
-    type Interrupts: InterruptControl;
+    /// PIRQ mapping into one frontend.
+    type Interrupts<'a>: InterruptControl
+    where
+        Self: 'a;
     /// A frontend's page, mapped; unmapped when dropped.
     type Mapping<'a>: SharedMapping
     where
@@ -47,9 +49,9 @@ pub trait Platform {
     /// The delay source.
     fn delay(&self) -> &Self::Delay;
 
-    /// Interrupt mapping into `frontend` (`PHYSDEVOP_map_pirq` and friends
-    /// with `domid = frontend`).
-    fn interrupts(&self, frontend: DomId) -> Self::Interrupts;
+    /// PIRQ mapping into `frontend` (`PHYSDEVOP_map_pirq` and friends with
+    /// `domid = frontend`): [`super::GuestPirqs`].
+    fn interrupts(&self, frontend: DomId) -> Self::Interrupts<'_>;
 
     /// Gives `device` to `frontend` before the guest sees it: IOMMU
     /// assignment, access to its BARs and ROM (memory and I/O ports), and

@@ -74,7 +74,11 @@ impl Caller<'_> {
                 let bus = (arg.bus & 0xFF) as u32;
                 let sbdf = segment << 16 | bus << 8 | (arg.devfn & 0xFF) as u32;
                 let entry = u32::try_from(arg.entry_nr).map_err(|_| Errno::EINVAL)?;
-                FakePirq::Msi { sbdf, entry }
+                FakePirq::Msi {
+                    sbdf,
+                    entry,
+                    table_base: arg.table_base,
+                }
             }
             _ => return Err(Errno::EINVAL),
         };

@@ -97,6 +97,10 @@ pub enum FakePirq {
         sbdf: u32,
         /// The MSI-X entry (0 for MSI).
         entry: u32,
+        /// The `table_base` passed: the host address of the BAR holding
+        /// the MSI-X table (Xen's `msix_capability_init` warns when it is
+        /// not the BAR's base).
+        table_base: u64,
     },
 }
 
