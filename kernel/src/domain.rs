@@ -17,10 +17,10 @@
 //! sleep on Xen's timer: how long it took, by the TSC and by Xen's clock).
 
 use crate::arch::power::{self, ExitCode};
-use crate::backend::platform::{BackendStore, XenPlatform};
+use crate::backend::platform::XenPlatform;
 use crate::bus::Bus;
 use crate::executor::Executor;
-use crate::hypervisor::xenstore::Xenstore;
+use crate::hypervisor::xenstore::{self, Xenstore};
 use crate::hypervisor::{Services, Xen, alarm, ports};
 use crate::timer::TIMERS;
 use crate::{memory, time};
@@ -46,7 +46,7 @@ const MAX_SLEEP_MS: u64 = 60_000;
 const COMMAND_NODE: &str = "control/pciback-dd";
 
 /// The backend, as the tasks share it.
-type PciBackend = Backend<BackendStore, XenPlatform>;
+type PciBackend = Backend<&'static Xenstore, XenPlatform>;
 
 /// Starts the domain's tasks: XenStore, the PCI backend serving `devices`,
 /// shutdown requests, diagnostics.
@@ -59,14 +59,10 @@ pub fn spawn(
     options: BackendOptions,
 ) {
     let store = services.xenstore;
-    executor.spawn("xenstore", store.run());
+    executor.spawn("xenstore", xenstore::run(store, services.xenstore_port));
     let platform = XenPlatform::new(xen, bus, services.grants);
-    let backend: &'static PciBackend = Box::leak(Box::new(Backend::new(
-        BackendStore(store),
-        platform,
-        devices,
-        options,
-    )));
+    let backend: &'static PciBackend =
+        Box::leak(Box::new(Backend::new(store, platform, devices, options)));
     executor.spawn("pciback", backend.run());
     executor.spawn("lifecycle", lifecycle(store));
     executor.spawn("identity", identity(xen, store));

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The XenBus backend's machine, on real Xen: XenStore, ECAM, grants, event
-//! channels, and the hypercalls that give a device to a guest.
+//! The XenBus backend's machine, on real Xen: ECAM, grants, event channels,
+//! and the hypercalls that give a device to a guest.
 //!
 //! Giving a device to a guest follows the flow proven on Xen 4.17 (X417 §2)
 //! with libxl's hypercalls ([`GuestAccess`]): `XEN_DOMCTL_assign_device`
@@ -13,15 +13,13 @@
 
 use super::TimerDelay;
 use crate::bus::Bus;
-use crate::hypervisor::xenstore::{self, Xenstore};
 use crate::hypervisor::{Hypercalls, Xen, ports};
 use crate::time;
 use crate::timer::TIMERS;
-use alloc::string::String;
 use core::future::Future;
 use core::time::Duration;
 use pciback::Device;
-use pciback::xenbus::{EventPort, GuestAccess, GuestPirqs, Platform, Store, Watch, domain_alive};
+use pciback::xenbus::{EventPort, GuestAccess, GuestPirqs, Platform, domain_alive};
 use xen::Errno;
 use xen::abi::event_channel::EvtchnPort;
 use xen::abi::grant_table::GrantRef;
@@ -29,37 +27,6 @@ use xen::abi::xen::DomId;
 use xen::events::BoundPort;
 use xen::grant::{Access, GrantMapping, GrantWindow, IdentityMapped};
 use xen::hypercall::domctl;
-use xen::xenstore::{Reply, Request, TxId, XenstoreError};
-
-/// XenStore for the backend.
-#[derive(Clone, Copy, Debug)]
-pub struct BackendStore(pub &'static Xenstore);
-
-impl Store for BackendStore {
-    type Watch = xenstore::Watch;
-
-    fn request(
-        &self,
-        tx: Option<TxId>,
-        request: Request<'_>,
-    ) -> impl Future<Output = Result<Reply, XenstoreError>> {
-        self.0.request(tx, request)
-    }
-
-    fn watch(&self, path: &str) -> impl Future<Output = Result<Self::Watch, XenstoreError>> {
-        self.0.watch(path)
-    }
-
-    fn unwatch(&self, watch: Self::Watch) -> impl Future<Output = Result<(), XenstoreError>> {
-        watch.unwatch()
-    }
-}
-
-impl Watch for xenstore::Watch {
-    fn next(&mut self) -> impl Future<Output = String> {
-        xenstore::Watch::next(self)
-    }
-}
 
 /// The machine.
 #[derive(Debug)]

@@ -18,6 +18,7 @@ use alloc::boxed::Box;
 use core::ptr::NonNull;
 pub use counted::Hypercalls;
 use spin::Once;
+use xen::abi::event_channel::EvtchnPort;
 use xen::abi::hvm_params::{
     HVM_PARAM_CALLBACK_IRQ, HVM_PARAM_CONSOLE_EVTCHN, HVM_PARAM_CONSOLE_PFN,
     HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN, callback_via_vector,
@@ -125,6 +126,8 @@ pub fn report(xen: &Xen) {
 pub struct Services {
     /// The XenStore connection.
     pub xenstore: &'static xenstore::Xenstore,
+    /// Its event channel.
+    pub xenstore_port: EvtchnPort,
     /// Where other domains' grants are mapped.
     pub grants: &'static GrantWindow<IdentityMapped>,
 }
@@ -163,9 +166,9 @@ pub fn start_services(xen: &'static Xen) -> Result<Services, &'static str> {
     // SAFETY: Xen's XenStore page for this domain, mapped writable for the
     // life of the domain; only the XenStore ring touches it.
     let interface = unsafe { XenstoreDomainInterface::from_page(page) };
-    let xenstore = xenstore::Xenstore::start(&xen.hv, interface, port);
     Ok(Services {
-        xenstore,
+        xenstore: xenstore::start(&xen.hv, interface, port),
+        xenstore_port: port,
         grants: grant_window()?,
     })
 }

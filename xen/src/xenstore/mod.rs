@@ -5,11 +5,13 @@
 //! buffer, and bytes from xenstored are fed in; it matches replies to
 //! requests by `req_id` and queues watch events apart. [`XenstoreRing`]
 //! moves those bytes through the shared page and says when to notify the
-//! store event channel. The kernel drives both from its executor.
+//! store event channel. [`XenstoreConnection`] drives both for async
+//! tasks: the kernel's executor and the simulator run the same code.
 //! Everything xenstored sends is checked: a malformed message breaks the
 //! connection with a [`ProtocolError`] instead of a panic.
 
 mod client;
+mod connection;
 mod error;
 mod path;
 mod perms;
@@ -22,6 +24,7 @@ mod transport;
 mod wire;
 
 pub use client::{ReqId, TxId, WatchEvent, XenstoreClient};
+pub use connection::{Notify, WATCH_QUEUE, XenstoreConnection, XenstoreWatch};
 pub use error::{ProtocolError, XenstoreError};
 pub use path::{validate_path, validate_token};
 pub use perms::{Access, Permission, parse_permissions};

@@ -38,4 +38,4 @@ pub use platform::{Assignment, SimPlatform, SimPort};
 #[cfg(feature = "sim")]
 pub use toolstack::{PciDevice, Toolstack};
 #[cfg(feature = "sim")]
-pub use world::{SimStore, SimWatch, SimWorld};
+pub use world::{SimStore, SimWorld};

@@ -52,8 +52,8 @@ use xen::sim::FakeDomain;
 use xen::xenstore::{Reply, Request, TransactionOutcome, TransactionRetry, XenstoreError};
 
 use super::{SimStore, SimWorld};
+use crate::xenbus::Store;
 use crate::xenbus::parse::Bdf;
-use crate::xenbus::{Store, Watch};
 use crate::{RootBus, VirtualAddress};
 
 /// How long `do_pci_op` waits for the backend.
@@ -153,7 +153,7 @@ impl SimPcifront {
             self.fatal(reason.0, &reason.1).await;
             return;
         }
-        let Ok(mut watch) = self.store.watch(&format!("{backend_dir}/state")).await else {
+        let Ok(watch) = self.store.watch(&format!("{backend_dir}/state")).await else {
             return;
         };
         loop {

@@ -239,7 +239,7 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
     }
 
     /// Watches `path`; on failure, fails the device and returns `None`.
-    async fn watch(&mut self, path: &str) -> Option<S::Watch> {
+    async fn watch(&mut self, path: &str) -> Option<S::Watch<'b>> {
         match self.store().watch(path).await {
             Ok(watch) => Some(watch),
             Err(error) => {
@@ -251,7 +251,7 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
     }
 
     /// Serves the frontend until it is unregistered.
-    async fn run(&mut self, backend_watch: &mut S::Watch, frontend_watch: &mut S::Watch) {
+    async fn run(&mut self, backend_watch: &mut S::Watch<'b>, frontend_watch: &mut S::Watch<'b>) {
         loop {
             let event = match self.wait(backend_watch, frontend_watch).await {
                 Wake::Recheck if !self.platform().domain_exists(self.key.domid) => {
@@ -291,7 +291,11 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
 
     /// Waits for the next thing to do; the port only once the throttle
     /// allows.
-    async fn wait(&self, backend_watch: &mut S::Watch, frontend_watch: &mut S::Watch) -> Wake {
+    async fn wait(
+        &self,
+        backend_watch: &mut S::Watch<'b>,
+        frontend_watch: &mut S::Watch<'b>,
+    ) -> Wake {
         let mut backend_changed = pin!(backend_watch.next());
         let mut frontend_changed = pin!(frontend_watch.next());
         let until = self.throttle.until();

@@ -27,9 +27,10 @@
 //!
 //! # What the kernel provides
 //!
-//! - [`Store`] (and its [`Watch`]): requests, watches and unwatches over
-//!   its XenStore connection. Watch event paths are as xenstored sends
-//!   them: relative to the domain's home for relative watches.
+//! - [`Store`] (and its [`Watch`]): its XenStore connection, the `xen`
+//!   crate's [`xen::xenstore::XenstoreConnection`] (which implements it)
+//!   pumped over its ring. Watch event paths are as xenstored sends them:
+//!   relative to the domain's home for relative watches.
 //! - [`Platform`]: configuration space, delays, PIRQ mapping per frontend
 //!   ([`GuestPirqs`], over the hypercall seam), device assignment (with
 //!   [`GuestAccess`], which makes libxl's hypercalls), grant mapping
@@ -41,8 +42,8 @@
 //!
 //! ```text
 //! // The kernel, once XenStore and the grant window are up:
-//! let backend: &'static Backend<KernelStore, KernelPlatform> = Box::leak(Box::new(
-//!     Backend::new(KernelStore(services.xenstore), platform, taken, options),
+//! let backend: &'static Backend<&'static Xenstore, KernelPlatform> = Box::leak(Box::new(
+//!     Backend::new(services.xenstore, platform, taken, options),
 //! ));
 //! executor.spawn("pciback", backend.run());
 //! ```
@@ -51,8 +52,11 @@
 //!
 //! - A watch is one registration: the backend may watch a path, unwatch it
 //!   and watch it again later (a guest with the same domid), and two
-//!   frontends could name the same path; give each registration its own
-//!   token, and make [`Store::unwatch`] send `XS_UNWATCH`.
+//!   frontends could name the same path; each registration has its own
+//!   token, and [`Store::unwatch`] sends `XS_UNWATCH`.
+//! - A watch's event queue is bounded; past the bound its events fold into
+//!   one for the watched path, which the backend reads as "list it all
+//!   again" (`backend/pci`) or "read the state again" (a frontend's).
 //! - `@releaseDomain` events reach an unprivileged domain only if dom0
 //!   lets it read the node (`xenstore-chmod @releaseDomain n0 r<domid>`);
 //!   without them a dead guest is noticed when the toolstack removes its

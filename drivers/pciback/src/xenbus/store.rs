@@ -1,22 +1,29 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! XenStore as the backend needs it: the [`Store`] trait and Linux's xenbus helpers.
 //!
-//! The kernel implements [`Store`] over its async XenStore connection;
-//! host tests over the simulated xenstored. The helpers are Linux's:
+//! [`Store`] is implemented for the `xen` crate's async connection
+//! ([`XenstoreConnection`]), which the kernel drives over its ring and
+//! the simulator over the simulated xenstored's. The helpers are Linux's:
 //! [`read_state`] is `xenbus_read_driver_state` (missing or unreadable is
 //! Unknown), [`switch_state`] is `xenbus_switch_state` (a transaction that
 //! writes nothing if the node is gone), [`write_error`] is `xenbus_dev_fatal`
 //! (the reason in `error/<node>/error`; the caller then goes Closing).
 
 use alloc::format;
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::future::Future;
+use core::ops::Deref;
 
 use log::warn;
 use xen::Errno;
 use xen::abi::io::xenbus::XenbusState;
-use xen::xenstore::{Reply, Request, TransactionOutcome, TransactionRetry, TxId, XenstoreError};
+use xen::abi::io::xs_wire::XenstoreDomainInterface;
+use xen::xenstore::{
+    Notify, Reply, Request, TransactionOutcome, TransactionRetry, TxId, XenstoreConnection,
+    XenstoreError, XenstoreWatch,
+};
 
 use super::parse;
 
@@ -26,7 +33,9 @@ use super::parse;
 /// (`/local/domain/<domid>`). Futures need not be `Send`.
 pub trait Store {
     /// A registered watch.
-    type Watch: Watch;
+    type Watch<'a>: Watch
+    where
+        Self: 'a;
 
     /// Sends `request`, in transaction `tx`, and waits for the reply.
     fn request(
@@ -37,12 +46,92 @@ pub trait Store {
 
     /// Registers a watch on `path` and everything below it. xenstored
     /// fires it once at once, then at every change.
-    fn watch(&self, path: &str) -> impl Future<Output = Result<Self::Watch, XenstoreError>>;
+    fn watch(&self, path: &str) -> impl Future<Output = Result<Self::Watch<'_>, XenstoreError>>;
 
     /// Unregisters `watch` (`XS_UNWATCH`), so the same path can be watched
     /// again later.
-    fn unwatch(&self, watch: Self::Watch) -> impl Future<Output = Result<(), XenstoreError>>;
+    fn unwatch<'a>(
+        &'a self,
+        watch: Self::Watch<'a>,
+    ) -> impl Future<Output = Result<(), XenstoreError>>;
 }
+
+/// The connection the kernel and the simulator share.
+impl<P, N> Store for XenstoreConnection<P, N>
+where
+    P: Deref<Target = XenstoreDomainInterface>,
+    N: Notify,
+{
+    type Watch<'a>
+        = XenstoreWatch<'a, P, N>
+    where
+        Self: 'a;
+
+    fn request(
+        &self,
+        tx: Option<TxId>,
+        request: Request<'_>,
+    ) -> impl Future<Output = Result<Reply, XenstoreError>> {
+        XenstoreConnection::request(self, tx, request)
+    }
+
+    fn watch(&self, path: &str) -> impl Future<Output = Result<Self::Watch<'_>, XenstoreError>> {
+        XenstoreConnection::watch(self, path)
+    }
+
+    fn unwatch<'a>(
+        &'a self,
+        watch: Self::Watch<'a>,
+    ) -> impl Future<Output = Result<(), XenstoreError>> {
+        watch.unwatch()
+    }
+}
+
+impl<P, N> Watch for XenstoreWatch<'_, P, N>
+where
+    P: Deref<Target = XenstoreDomainInterface>,
+    N: Notify,
+{
+    fn next(&mut self) -> impl Future<Output = String> {
+        XenstoreWatch::next(self)
+    }
+}
+
+/// A shared connection (the kernel's is `&'static`, the simulator's `Rc`).
+macro_rules! forward_store {
+    ($($pointer:ty),*) => {$(
+        impl<S: Store + ?Sized> Store for $pointer {
+            type Watch<'a>
+                = S::Watch<'a>
+            where
+                Self: 'a;
+
+            fn request(
+                &self,
+                tx: Option<TxId>,
+                request: Request<'_>,
+            ) -> impl Future<Output = Result<Reply, XenstoreError>> {
+                S::request(self, tx, request)
+            }
+
+            fn watch(
+                &self,
+                path: &str,
+            ) -> impl Future<Output = Result<Self::Watch<'_>, XenstoreError>> {
+                S::watch(self, path)
+            }
+
+            fn unwatch<'a>(
+                &'a self,
+                watch: Self::Watch<'a>,
+            ) -> impl Future<Output = Result<(), XenstoreError>> {
+                S::unwatch(self, watch)
+            }
+        }
+    )*};
+}
+
+forward_store!(&S, Rc<S>);
 
 /// The events of one watch.
 pub trait Watch {
