@@ -19,6 +19,8 @@ mod bus;
 #[cfg(any(test, target_os = "none"))]
 mod cmdline;
 #[cfg(target_os = "none")]
+mod commands;
+#[cfg(target_os = "none")]
 mod console;
 #[cfg(target_os = "none")]
 mod domain;
@@ -26,6 +28,8 @@ mod domain;
 mod ecam;
 #[cfg(any(test, target_os = "none"))]
 mod executor;
+#[cfg(target_os = "none")]
+mod hypercalls;
 #[cfg(target_os = "none")]
 mod hypervisor;
 #[cfg(any(test, target_os = "none"))]

@@ -101,6 +101,9 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         Ok(services) => services,
         Err(e) => fatal(format_args!("Xen services: {e}")),
     });
+    if let (Some(xen), Some((ring, port))) = (xen, services.as_ref().and_then(|s| s.console)) {
+        console::attach_xen_console(&xen.hv, ring, port);
+    }
     let reserve = |window: &EcamWindow| match xen {
         // Xen traps ECAM for the hardware domain only once it is told of it.
         Some(xen) => physdev::pci_mmcfg_reserved(

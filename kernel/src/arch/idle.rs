@@ -10,8 +10,6 @@
 //! XenStore reply sat unread in the ring. As Linux does for its safe halt,
 //! an interrupt that finds RIP on the `hlt` moves RIP past it.
 
-use super::interrupts::TrapFrame;
-
 core::arch::global_asm!(
     ".pushsection .text.idle, \"ax\"",
     ".global idle_halt",
@@ -37,11 +35,12 @@ pub fn halt_until_interrupt() {
     unsafe { idle_halt() };
 }
 
-/// Called first by every interrupt handler: if the interrupt arrived with
-/// RIP on the idle `hlt` (before it executed), resume after it instead.
-pub fn skip_halt(frame: &mut TrapFrame) {
+/// Called first by every interrupt handler with the interrupted `rip`: if
+/// the interrupt arrived on the idle `hlt` (before it executed), resume
+/// after it instead.
+pub fn skip_halt(rip: &mut u64) {
     let hlt = (&raw const idle_halt_hlt) as u64;
-    if frame.rip == hlt {
-        frame.rip = hlt + 1; // `hlt` is one byte (F4)
+    if *rip == hlt {
+        *rip = hlt + 1; // `hlt` is one byte (F4)
     }
 }

@@ -127,7 +127,7 @@ extern "C" fn interrupt_dispatch(frame: &mut TrapFrame) {
     let Some(index) = (frame.vector as usize).checked_sub(32) else {
         report_exception(frame);
     };
-    super::idle::skip_halt(frame);
+    super::idle::skip_halt(&mut frame.rip);
     let handler = HANDLERS.get(index).map_or(0, |h| h.load(Ordering::Acquire));
     if handler == 0 {
         log::warn!("unexpected interrupt on vector {}", frame.vector);

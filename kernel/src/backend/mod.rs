@@ -5,6 +5,7 @@
 pub mod platform;
 
 use crate::bus::Bus;
+use crate::hypervisor::xenstore::Xenstore;
 use crate::time;
 use crate::timer::TIMERS;
 use alloc::vec::Vec;
@@ -12,7 +13,11 @@ use core::future::{self, Future};
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
+use pciback::xenbus::Backend;
 use pciback::{Delay, Device, DeviceOptions};
+
+/// The PCI backend, as the tasks share it.
+pub type PciBackend = Backend<&'static Xenstore, platform::XenPlatform>;
 
 /// Waits by watching the TSC, for the boot, when there is nothing else to
 /// run: each wait is over by the time its future is first polled.

@@ -13,7 +13,8 @@
 
 use super::TimerDelay;
 use crate::bus::Bus;
-use crate::hypervisor::{Hypercalls, Xen, ports};
+use crate::hypercalls::Hypercalls;
+use crate::hypervisor::{Xen, ports};
 use crate::time;
 use crate::timer::TIMERS;
 use core::future::Future;

@@ -52,7 +52,7 @@ pub fn init(under_xen: bool) {
 
 /// Adds Xen's PV console (`xl console`) to the outputs.
 pub fn attach_xen_console(
-    hv: &'static crate::hypervisor::Hypercalls,
+    hv: &'static crate::hypercalls::Hypercalls,
     interface: &'static xen::abi::io::console::XenconsInterface,
     port: xen::abi::event_channel::EvtchnPort,
 ) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Xen's PV console: what `xl console` shows, through the console ring.
 
-use crate::hypervisor::Hypercalls;
+use crate::hypercalls::Hypercalls;
 use core::fmt;
 use xen::abi::event_channel::EvtchnPort;
 use xen::abi::io::console::XenconsInterface;

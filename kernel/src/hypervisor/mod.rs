@@ -7,16 +7,15 @@
 //! status the toolstack sees. The rest waits for memory.
 
 pub mod alarm;
-mod counted;
 pub mod ports;
 pub mod xenstore;
 
 use crate::arch::interrupts;
 use crate::arch::power::{self, ExitCode};
+use crate::hypercalls::Hypercalls;
 use crate::memory;
 use alloc::boxed::Box;
 use core::ptr::NonNull;
-pub use counted::Hypercalls;
 use spin::Once;
 use xen::abi::event_channel::EvtchnPort;
 use xen::abi::hvm_params::{
@@ -124,6 +123,8 @@ pub fn report(xen: &Xen) {
 /// without events or XenStore cannot serve anyone.
 #[derive(Debug)]
 pub struct Services {
+    /// The PV console's ring and event channel, if Xen gave one.
+    pub console: Option<(&'static XenconsInterface, EvtchnPort)>,
     /// The XenStore connection.
     pub xenstore: &'static xenstore::Xenstore,
     /// Its event channel.
@@ -134,8 +135,8 @@ pub struct Services {
 
 static SHARED_INFO: Once<&'static SharedInfo> = Once::new();
 
-/// Sets up shared_info, the upcall vector and the timer, the PV console
-/// and XenStore.
+/// Sets up shared_info, the upcall vector and the timer, finds the PV
+/// console and connects to XenStore.
 pub fn start_services(xen: &'static Xen) -> Result<Services, &'static str> {
     let frame = memory::allocate_frame().ok_or("no frame for shared_info")?;
     xenmem::map_shared_info(&xen.hv, frame >> 12)
@@ -155,18 +156,19 @@ pub fn start_services(xen: &'static Xen) -> Result<Services, &'static str> {
     .map_err(|_| "HVM_PARAM_CALLBACK_IRQ failed")?;
     alarm::start(xen)?;
 
-    if let Some((page, port)) = special_page(xen, HVM_PARAM_CONSOLE_PFN, HVM_PARAM_CONSOLE_EVTCHN) {
-        // SAFETY: Xen's console page for this domain, mapped writable for
-        // the life of the domain; only the console ring touches it.
-        let ring = unsafe { XenconsInterface::from_page(page) };
-        crate::console::attach_xen_console(&xen.hv, ring, port);
-    }
+    let console =
+        special_page(xen, HVM_PARAM_CONSOLE_PFN, HVM_PARAM_CONSOLE_EVTCHN).map(|(page, port)| {
+            // SAFETY: Xen's console page for this domain, mapped writable
+            // for the life of the domain; only the console ring touches it.
+            (unsafe { XenconsInterface::from_page(page) }, port)
+        });
     let (page, port) =
         special_page(xen, HVM_PARAM_STORE_PFN, HVM_PARAM_STORE_EVTCHN).ok_or("no XenStore page")?;
     // SAFETY: Xen's XenStore page for this domain, mapped writable for the
     // life of the domain; only the XenStore ring touches it.
     let interface = unsafe { XenstoreDomainInterface::from_page(page) };
     Ok(Services {
+        console,
         xenstore: xenstore::start(&xen.hv, interface, port),
         xenstore_port: port,
         grants: grant_window()?,

@@ -3,7 +3,7 @@
 //! ring page, pumped by one task whenever the store's event channel fires.
 
 use super::ports;
-use crate::hypervisor::Hypercalls;
+use crate::hypercalls::Hypercalls;
 use alloc::boxed::Box;
 use xen::abi::event_channel::EvtchnPort;
 use xen::abi::io::xs_wire::XenstoreDomainInterface;
