@@ -190,18 +190,8 @@ fn report_backend(backend: &PciBackend) {
     for address in free {
         log::info!(target: "pciback", "{address}: free");
     }
-    for f in frontends {
-        log::info!(
-            target: "pciback",
-            "frontend {:?}: {:?}, {} devices, {} ops ({} failed), {} spurious events{}",
-            f.key,
-            f.state,
-            f.devices,
-            f.ops,
-            f.failed_ops,
-            f.spurious_events,
-            f.error.map(|e| format!(", error: {e}")).unwrap_or_default()
-        );
+    for frontend in frontends {
+        log::info!(target: "pciback", "{frontend}");
     }
 }
 

@@ -82,6 +82,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
+use core::fmt;
 use core::future::{Future, poll_fn};
 use core::pin::{Pin, pin};
 use core::task::Poll;
@@ -136,7 +137,24 @@ pub struct FrontendKey {
     pub devid: u32,
 }
 
+/// `<domid>/<devid>`, as in `backend/pci/<domid>/<devid>`.
+impl fmt::Display for FrontendKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.domid, self.devid)
+    }
+}
+
 /// What the console reports about one frontend.
+///
+/// Its [`Display`](fmt::Display) form is one line of the `devices` report,
+/// a stable form tools may parse:
+///
+/// ```text
+/// frontend <domid>/<devid>: <state>, <n> devices, <ops> ops (<failed> failed), <events> spurious events[, error: <reason>]
+/// ```
+///
+/// `<state>` is the backend's XenBus state by name (`Connected`),
+/// `<reason>` what was written to its `error` node.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrontendStatus {
     /// Which.
@@ -153,6 +171,20 @@ pub struct FrontendStatus {
     pub spurious_events: u64,
     /// Why it went to Closing, as written to its `error` node.
     pub error: Option<String>,
+}
+
+impl fmt::Display for FrontendStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "frontend {}: {}, {} devices, {} ops ({} failed), {} spurious events",
+            self.key, self.state, self.devices, self.ops, self.failed_ops, self.spurious_events
+        )?;
+        match &self.error {
+            Some(error) => write!(f, ", error: {error}"),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -421,4 +453,36 @@ fn yield_now() -> impl Future<Output = ()> {
             Poll::Pending
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::string::ToString;
+
+    use super::*;
+
+    /// The `devices` report's line: a form tools parse, pinned here.
+    #[test]
+    fn a_frontends_report_line_has_its_documented_form() {
+        let mut status = FrontendStatus {
+            key: FrontendKey { domid: 3, devid: 0 },
+            state: XenbusState::Connected,
+            devices: 2,
+            ops: 4017,
+            failed_ops: 1,
+            spurious_events: 5,
+            error: None,
+        };
+        assert_eq!(
+            status.to_string(),
+            "frontend 3/0: Connected, 2 devices, 4017 ops (1 failed), 5 spurious events"
+        );
+        status.state = XenbusState::Closing;
+        status.error = Some("22 Error parsing dev-0".into());
+        assert_eq!(
+            status.to_string(),
+            "frontend 3/0: Closing, 2 devices, 4017 ops (1 failed), 5 spurious events, \
+             error: 22 Error parsing dev-0"
+        );
+    }
 }

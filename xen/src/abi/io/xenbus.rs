@@ -69,9 +69,21 @@ impl XenbusState {
     }
 }
 
+/// The state's name without the `XenbusState` prefix (`Connected`), as
+/// the console reports it.
 impl fmt::Display for XenbusState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
+        f.write_str(match self {
+            Self::Unknown => "Unknown",
+            Self::Initialising => "Initialising",
+            Self::InitWait => "InitWait",
+            Self::Initialised => "Initialised",
+            Self::Connected => "Connected",
+            Self::Closing => "Closing",
+            Self::Closed => "Closed",
+            Self::Reconfiguring => "Reconfiguring",
+            Self::Reconfigured => "Reconfigured",
+        })
     }
 }
 
