@@ -505,13 +505,13 @@ const SAMPLES: &str = "samples=2000";
 fn scenario_b_linux_pciback_serves_a_pv_guest() {
     let b = run(Scenario::Baseline);
     let b = judged(&b);
-    assert_eq!(dom0(&b, "xsm"), "xsm=dummy");
+    assert_eq!(dom0(b, "xsm"), "xsm=dummy");
     assert!(!b.file("xen").contains("Initialising hardware domain"));
     let devices = hidden_devices();
     let assigned: Vec<_> = b.facts_named("dom0", "quarantined").collect();
     assert_eq!(assigned, devices);
     assert!(
-        dom0(&b, "guest-state").contains('s'),
+        dom0(b, "guest-state").contains('s'),
         "the guest did not finish"
     );
 

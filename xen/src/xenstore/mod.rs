@@ -13,6 +13,7 @@
 mod client;
 mod connection;
 mod error;
+pub mod number;
 mod path;
 mod perms;
 mod reply;

@@ -71,14 +71,12 @@ impl Permission {
             b'b' => Access::Both,
             _ => return None,
         };
-        if digits.is_empty() || digits.len() > 5 || !digits.iter().all(u8::is_ascii_digit) {
+        // A domid has at most five digits; xenstored writes no padding.
+        if digits.len() > 5 {
             return None;
         }
-        let value = digits
-            .iter()
-            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
         Some(Self {
-            domid: DomId::try_from(value).ok()?,
+            domid: DomId::try_from(super::number::unsigned(digits)?).ok()?,
             access,
         })
     }

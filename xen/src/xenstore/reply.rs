@@ -49,7 +49,7 @@ impl Reply {
                 .ok_or(malformed("bad permissions")),
             XsdSockmsgType::TransactionStart => {
                 let id = single_string(&payload)
-                    .and_then(decimal)
+                    .and_then(super::number::unsigned)
                     .filter(|&id| id != 0)
                     .ok_or(malformed("bad transaction id"))?;
                 Ok(Self::Transaction(TxId(id)))
@@ -76,16 +76,6 @@ pub(super) fn single_string(payload: &[u8]) -> Option<&[u8]> {
 pub(super) fn text(bytes: &[u8]) -> Option<String> {
     let printable = !bytes.is_empty() && bytes.iter().all(|b| b.is_ascii_graphic() || *b == b' ');
     printable.then(|| bytes.iter().map(|&b| char::from(b)).collect())
-}
-
-/// A decimal `u32` without sign or padding.
-fn decimal(bytes: &[u8]) -> Option<u32> {
-    if bytes.is_empty() || bytes.len() > 10 || !bytes.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    bytes.iter().try_fold(0u32, |acc, d| {
-        acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
-    })
 }
 
 #[cfg(test)]

@@ -53,7 +53,7 @@ use xen::xenstore::{Reply, Request, TransactionOutcome, TransactionRetry, Xensto
 
 use super::{SimStore, SimWorld};
 use crate::xenbus::Store;
-use crate::xenbus::parse::Bdf;
+use crate::xenbus::parse::{self, Bdf};
 use crate::{RootBus, VirtualAddress};
 
 /// How long `do_pci_op` waits for the backend.
@@ -421,7 +421,7 @@ impl SimPcifront {
         };
         for index in 0..count {
             let state = self.read(&format!("{dir}/state-{index}")).await;
-            let closing = state.as_deref().and_then(XenbusState::parse);
+            let closing = state.as_deref().and_then(parse::state);
             if closing != Some(XenbusState::Closing) {
                 continue;
             }

@@ -21,6 +21,7 @@ use xen::sim::SimXenstored;
 use xen::xenstore::{Access, Permission};
 
 use super::SimWorld;
+use crate::xenbus::parse;
 
 /// A device in a guest's configuration (`pci=[...]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,7 +126,7 @@ impl Toolstack {
 
     /// The backend's state for `guest`.
     pub fn backend_state(&self, guest: DomId) -> Option<XenbusState> {
-        XenbusState::parse(self.backend_key(guest, "state")?.as_bytes())
+        parse::state(self.backend_key(guest, "state")?.as_bytes())
     }
 
     /// What the backend wrote to its `error` node for `guest`.
@@ -252,7 +253,8 @@ impl Toolstack {
     /// `num_devs` of `guest`'s backend directory.
     fn device_count(&self, guest: DomId) -> usize {
         self.backend_key(guest, "num_devs")
-            .and_then(|count| count.parse().ok())
+            .and_then(|count| parse::unsigned(count.as_bytes()))
+            .and_then(|count| usize::try_from(count).ok())
             .unwrap_or(0)
     }
 }

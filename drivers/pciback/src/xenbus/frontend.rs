@@ -583,8 +583,7 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
             let substate = self
                 .read_own(&format!("state-{index}"))
                 .await?
-                .and_then(|value| parse::unsigned(&value))
-                .and_then(XenbusState::from_raw)
+                .and_then(|value| parse::state(&value))
                 .unwrap_or(XenbusState::Unknown);
             match substate {
                 XenbusState::Initialising => {

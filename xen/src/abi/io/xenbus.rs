@@ -50,19 +50,6 @@ impl XenbusState {
             .copied()
     }
 
-    /// Parses a XenStore `state` value: decimal digits, as Linux writes them
-    /// (`"%d"`); a trailing NUL is tolerated.
-    pub fn parse(value: &[u8]) -> Option<Self> {
-        let digits = value.strip_suffix(b"\0").unwrap_or(value);
-        if digits.is_empty() || digits.len() > 3 || !digits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        let raw = digits
-            .iter()
-            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-        Self::from_raw(raw)
-    }
-
     /// The decimal string written to a `state` key.
     pub fn as_str(self) -> &'static str {
         ["0", "1", "2", "3", "4", "5", "6", "7", "8"][self as usize]
@@ -98,25 +85,7 @@ mod tests {
         assert_eq!(XenbusState::Reconfigured as u32, 8);
         for state in STATES {
             assert_eq!(XenbusState::from_raw(state as u32), Some(state));
-            assert_eq!(XenbusState::parse(state.as_str().as_bytes()), Some(state));
         }
         assert_eq!(XenbusState::from_raw(9), None);
-    }
-
-    #[test]
-    fn parse_rejects_junk() {
-        assert_eq!(XenbusState::parse(b"4\0"), Some(XenbusState::Connected));
-        for junk in [
-            &b""[..],
-            b"-1",
-            b"9",
-            b" 4",
-            b"4 ",
-            b"0x4",
-            b"99999999999",
-            b"\xff",
-        ] {
-            assert_eq!(XenbusState::parse(junk), None, "{junk:?}");
-        }
     }
 }
