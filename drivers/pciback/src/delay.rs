@@ -7,7 +7,7 @@
 //! one device waits, as each of Linux's pciback devices sleeps in a work
 //! item of its own. The kernel implements [`Delay`] with its timers (and
 //! with the TSC at boot, before there is anything else to run); host tests
-//! count the time instead of sleeping ([`crate::sim::FakeDelay`]).
+//! count the time instead of sleeping (`sim::FakeDelay`, feature `sim`).
 
 use core::future::Future;
 use core::time::Duration;

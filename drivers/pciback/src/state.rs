@@ -122,7 +122,7 @@ pub(crate) struct DeviceState {
     /// The line firmware programmed (0 without an interrupt pin): what a
     /// guest reads when no GSI was named for it.
     pub(crate) line: u8,
-    /// The GSI named for the guest that has the device ([`Device::set_gsi`]).
+    /// The GSI named for the guest that has the device ([`crate::Device::set_gsi`]).
     pub(crate) gsi: Option<u32>,
     /// Capability offsets.
     pub(crate) capabilities: Capabilities,

@@ -2,13 +2,13 @@
 //! The XenBus backend's machine, on real Xen: ECAM, grants, event channels,
 //! and the hypercalls that give a device to a guest.
 //!
-//! Giving a device to a guest follows the flow proven on Xen 4.17 (X417 §2)
-//! with libxl's hypercalls ([`GuestAccess`]): `XEN_DOMCTL_assign_device`
+//! Giving a device to a guest follows libxl's flow for a dom0 backend, from
+//! the hardware domain ([`GuestAccess`]): `XEN_DOMCTL_assign_device`
 //! from quarantine, `XEN_DOMCTL_iomem_permission` and
 //! `XEN_DOMCTL_ioport_permission` for its BARs, and `PHYSDEVOP_map_pirq` of
 //! its INTx GSI when the toolstack named one (`gsi=` in `opts-N`): this
 //! domain cannot read the host's ACPI tables, and the interrupt-line
-//! register holds the PIC line, which is not the GSI (X417 §2d). MSI and
+//! register holds the PIC line, which is not the GSI. MSI and
 //! MSI-X are mapped by the op path ([`GuestPirqs`]).
 
 use super::TimerDelay;

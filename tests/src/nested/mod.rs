@@ -2,7 +2,7 @@
 //! The nested QEMU + Xen environment: Xen built from Debian's source with our
 //! patches, a Debian dom0 and guests, and the scenarios run in it.
 //!
-//! [`prepare`] installs the host packages it needs and downloads and builds
+//! [`prepare()`] installs the host packages it needs and downloads and builds
 //! (once, then from the cache) everything the boots need, from the scripts
 //! and sources in `tools/nested/`. [`run_scenario`] boots QEMU with Xen and
 //! dom0, lets dom0 run one scenario script, captures every domain's console
@@ -291,7 +291,7 @@ pub fn driver_domain_cfg() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/driver-domain.cfg")
 }
 
-/// Prepares the environment (see [`prepare`]), boots it, runs `scenario`
+/// Prepares the environment (see [`prepare()`]), boots it, runs `scenario`
 /// in dom0 and collects what happened. Progress and timings go to stderr.
 /// An `Err` means the run could not be made at all; a run that went wrong
 /// returns an outcome whose [`ScenarioOutcome::completed`] is false.

@@ -31,6 +31,16 @@ pub fn command(args: &[String]) -> Result<(), String> {
     step("host tests", || {
         run(cargo().args(["test", "--workspace", "--exclude", "system-tests"]))
     })?;
+    step("docs", || {
+        let docs = |args: &[&str]| {
+            run(cargo()
+                .args(["doc", "--no-deps", "--document-private-items"])
+                .args(args)
+                .env("RUSTDOCFLAGS", "-D warnings"))
+        };
+        docs(&["--workspace"])?;
+        docs(&["-p", "kernel", "--target", TARGET])
+    })?;
     host::ensure(&[host::QEMU])?;
     let image = step("image", || image::build(true))?;
     step("system tests", || {
