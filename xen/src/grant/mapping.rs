@@ -7,7 +7,7 @@
 use core::fmt;
 use core::ptr::NonNull;
 
-use super::window::{Access, Slot, WindowMemory};
+use super::window::{Access, GrantWindow, Slot, WindowMemory};
 use crate::Errno;
 use crate::abi::grant_table::{GNTMAP_HOST_MAP, GNTMAP_READONLY, GrantHandle, GrantRef};
 use crate::abi::xen::DomId;
@@ -192,6 +192,22 @@ impl<H: Hypercall + ?Sized, M: WindowMemory> fmt::Debug for GrantMapping<'_, H, 
             .field("handle", &self.handle)
             .field("access", &self.access)
             .finish()
+    }
+}
+
+/// Mapping is where the window's frames are used: kept here, so the
+/// window knows nothing of mappings.
+impl<M: WindowMemory> GrantWindow<M> {
+    /// Maps grant `gref` of domain `dom` into a free frame of the window.
+    pub fn map<'w, H: Hypercall + ?Sized>(
+        &'w self,
+        hv: &'w H,
+        dom: DomId,
+        gref: GrantRef,
+        access: Access,
+    ) -> Result<GrantMapping<'w, H, M>, MapError> {
+        let slot = self.allocate().ok_or(MapError::WindowFull)?;
+        GrantMapping::map(hv, slot, dom, gref, access)
     }
 }
 

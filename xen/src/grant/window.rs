@@ -9,10 +9,6 @@ use core::fmt;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use super::mapping::{GrantMapping, MapError};
-use crate::abi::grant_table::GrantRef;
-use crate::abi::xen::DomId;
-use crate::hypercall::Hypercall;
 use crate::shared_page::PAGE_SIZE;
 
 /// How the CPU reaches a frame of the window once a grant is mapped there.
@@ -170,19 +166,8 @@ impl<M: WindowMemory> GrantWindow<M> {
         self.lost.load(Ordering::Relaxed)
     }
 
-    /// Maps grant `gref` of domain `dom` into a free frame of the window.
-    pub fn map<'w, H: Hypercall + ?Sized>(
-        &'w self,
-        hv: &'w H,
-        dom: DomId,
-        gref: GrantRef,
-        access: Access,
-    ) -> Result<GrantMapping<'w, H, M>, MapError> {
-        let slot = self.allocate().ok_or(MapError::WindowFull)?;
-        GrantMapping::map(hv, slot, dom, gref, access)
-    }
-
-    fn allocate(&self) -> Option<Slot<'_, M>> {
+    /// A free frame of the window, if any.
+    pub(super) fn allocate(&self) -> Option<Slot<'_, M>> {
         for (word_index, word) in self.used.iter().enumerate() {
             let mut current = word.load(Ordering::Relaxed);
             while current != u64::MAX {

@@ -11,13 +11,9 @@ use alloc::vec::Vec;
 use super::error::{ProtocolError, XenstoreError};
 use super::reply::{Reply, single_string, text};
 use super::request::{Request, TxRule};
-use super::wire::{HEADER_SIZE, Header, MessageReader, nul_terminated};
+use super::wire::{HEADER_SIZE, Header, MessageReader, TxId, nul_terminated};
 use crate::Errno;
 use crate::abi::io::xs_wire::XsdSockmsgType;
-
-/// A transaction, as `XS_TRANSACTION_START` numbered it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TxId(pub u32);
 
 /// A request in flight, to collect its reply with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -28,11 +28,12 @@ use core::future::{Future, poll_fn};
 use core::ops::Deref;
 use core::task::{Poll, Waker};
 
-use super::client::{ReqId, TxId, XenstoreClient};
+use super::client::{ReqId, XenstoreClient};
 use super::error::{ProtocolError, XenstoreError};
 use super::reply::Reply;
 use super::request::Request;
 use super::transport::XenstoreRing;
+use super::wire::TxId;
 use crate::abi::io::xs_wire::{XenstoreDomainInterface, XsdSockmsgType};
 
 /// Most watch events queued per watch before the oldest are dropped.

@@ -24,7 +24,7 @@ mod transaction;
 mod transport;
 mod wire;
 
-pub use client::{ReqId, TxId, WatchEvent, XenstoreClient};
+pub use client::{ReqId, WatchEvent, XenstoreClient};
 pub use connection::{Notify, WATCH_QUEUE, XenstoreConnection, XenstoreWatch};
 pub use error::{ProtocolError, XenstoreError};
 pub use path::{validate_path, validate_token};
@@ -33,4 +33,4 @@ pub use reply::Reply;
 pub use request::Request;
 pub use transaction::{TransactionOutcome, TransactionRetry, XenstoreCall, run_transaction};
 pub use transport::XenstoreRing;
-pub use wire::{HEADER_SIZE, Header, MessageReader};
+pub use wire::{HEADER_SIZE, Header, MessageReader, TxId};

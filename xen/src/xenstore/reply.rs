@@ -7,9 +7,9 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::client::TxId;
 use super::error::ProtocolError;
 use super::perms::{Permission, parse_permissions};
+use super::wire::TxId;
 use super::wire::nul_terminated;
 use crate::abi::io::xs_wire::XsdSockmsgType;
 

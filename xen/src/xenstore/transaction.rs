@@ -6,10 +6,10 @@
 //! is that policy for any driver (the kernel's async one included);
 //! [`run_transaction`] applies it to a blocking [`XenstoreCall`].
 
-use super::client::TxId;
 use super::error::XenstoreError;
 use super::reply::Reply;
 use super::request::Request;
+use super::wire::TxId;
 use crate::Errno;
 
 /// What to do after a transaction ended (or failed inside).

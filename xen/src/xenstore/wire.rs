@@ -9,6 +9,11 @@ use alloc::vec::Vec;
 use super::error::ProtocolError;
 use crate::abi::io::xs_wire::{XENSTORE_PAYLOAD_MAX, XsdSockmsg};
 
+/// A transaction, as `XS_TRANSACTION_START` numbered it: the `tx_id` of
+/// the messages that belong to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TxId(pub u32);
+
 /// Bytes in a message header.
 pub const HEADER_SIZE: usize = size_of::<XsdSockmsg>();
 
