@@ -17,6 +17,7 @@
 //! task's sleep on Xen's timer: how long it took, by the TSC and by Xen's
 //! clock).
 
+use crate::arch::idle;
 use crate::backend::PciBackend;
 use crate::bus::Bus;
 use crate::executor::Executor;
@@ -99,7 +100,12 @@ impl Commands {
                 (Ok(domid), Ok(gref)) => show_grant(xen, self.services.grants, domid, gref),
                 _ => log::warn!(target: "control", "map-grant takes a domid and a grant reference"),
             },
-            ["stats"] => stats(xen),
+            ["stats"] => stats(xen, self.backend, None),
+            ["stats", label] => stats(xen, self.backend, Some(label)),
+            ["op-floor", on @ ("on" | "off")] => {
+                self.backend.answer_reads_at_once(*on == "on");
+                log::warn!(target: "control", "op-floor {on}: configuration reads are answered {}", if *on == "on" { "at once, without the device (a diagnostic, wrong values)" } else { "normally" });
+            }
             ["bench-xenstore", count] => match count.parse() {
                 Ok(count) => bench_xenstore(xen, store, count).await,
                 Err(_) => log::warn!(target: "control", "bench-xenstore takes a count"),
@@ -118,7 +124,7 @@ impl Commands {
             },
             _ => log::warn!(
                 target: "control",
-                "unknown command `{command}` (try pci, devices, xenstore, stats, bench-xenstore, sleep, map-grant, echo-port)"
+                "unknown command `{command}` (try pci, devices, xenstore, stats [LABEL], bench-xenstore, sleep, map-grant, echo-port, op-floor on|off)"
             ),
         }
     }
@@ -195,20 +201,24 @@ fn report_backend(backend: &PciBackend) {
     }
 }
 
-/// Logs the hypercalls made so far, by number, the upcalls taken, and
-/// memory in use.
-fn stats(xen: &Xen) {
+/// Logs the hypercalls made so far, by number, the upcalls taken, the
+/// halts, the ops answered, and memory in use; `label` (a benchmark's
+/// step) tags the first line: `stats[ <label>]: hypercalls ...`.
+fn stats(xen: &Xen, backend: &PciBackend, label: Option<&str>) {
     let by_number: Vec<String> = xen
         .hv
         .by_number()
         .map(|(op, n)| format!("{op}:{n}"))
         .collect();
+    let ops: u64 = backend.frontends().iter().map(|f| f.ops).sum();
     log::info!(
         target: "stats",
-        "hypercalls {} ({}), upcalls {}",
+        "{}hypercalls {} ({}), upcalls {}, halts {}, ops {ops}",
+        label.map(|label| format!("{label}: ")).unwrap_or_default(),
         xen.hv.total(),
         by_number.join(" "),
-        ports::UPCALLS.load(Ordering::Relaxed)
+        ports::UPCALLS.load(Ordering::Relaxed),
+        idle::HALTS.load(Ordering::Relaxed)
     );
     let (used, size) = memory::heap::usage();
     log::info!(

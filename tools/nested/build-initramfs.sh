@@ -4,7 +4,8 @@
 # kernel (for dom0 and guests alike), dom0's base initramfs (busybox, Xen's
 # toolstack with its libraries, the Xen kernel modules, lspci, dom0-helper)
 # and, inside it, the guests' initramfs (busybox, xen-pcifront, the e1000e
-# driver, uio_pci_generic, lspci, cfgread, bar and the guest /init). Scenario scripts and the
+# driver, uio_pci_generic, xen-evtchn, lspci, xenstore-read/-write,
+# cfgread, evtping, bar and the guest /init). Scenario scripts and the
 # driver domain's image are not in here: the harness appends them per run
 # as a second cpio archive, so changing them rebuilds nothing.
 #
@@ -73,7 +74,13 @@ new_root "$GUEST"
 install -m 755 "$HERE/domU/init.sh" "$GUEST/init"
 gcc -O2 -Wall -Werror -static -o "$GUEST/bin/cfgread" "$HERE/domU/cfgread.c"
 gcc -O2 -Wall -Werror -static -o "$GUEST/bin/bar" "$HERE/domU/bar.c"
-add_modules "$GUEST" xen-pcifront e1000e uio_pci_generic
+gcc -O2 -Wall -Werror -static -o "$GUEST/bin/evtping" "$HERE/domU/evtping.c"
+# XenStore from the guest's side: the benchmark's handshake with dom0.
+add_files "$GUEST" /usr/bin/xenstore
+for tool in read write; do
+    ln -s xenstore "$GUEST/usr/bin/xenstore-$tool"
+done
+add_modules "$GUEST" xen-pcifront e1000e uio_pci_generic xen-evtchn
 ldconfig -r "$GUEST"
 
 # dom0's base initramfs.
@@ -83,7 +90,7 @@ XEN_BIN=/usr/lib/xen-4.17/bin
 gcc -O2 -Wall -Werror -o "$WORK/dom0-helper" "$HERE/dom0/dom0-helper.c" \
     -lxenctrl -lxenstore -lxengnttab -lxenevtchn
 add_files "$DOM0" $XEN_BIN/xl $XEN_BIN/xenstored $XEN_BIN/xenconsoled $XEN_BIN/xen-init-dom0 \
-    $XEN_BIN/libxl-save-helper /usr/bin/xenstore /lib/x86_64-linux-gnu/libgcc_s.so.1 "$WORK/dom0-helper"
+    $XEN_BIN/libxl-save-helper $XEN_BIN/xenperf /usr/bin/xenstore /lib/x86_64-linux-gnu/libgcc_s.so.1 "$WORK/dom0-helper"
 mv "$DOM0$WORK/dom0-helper" "$DOM0/bin/dom0-helper"
 for tool in read write ls list rm chmod exists; do
     ln -s xenstore "$DOM0/usr/bin/xenstore-$tool"

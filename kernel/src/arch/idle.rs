@@ -10,6 +10,8 @@
 //! XenStore reply sat unread in the ring. As Linux does for its safe halt,
 //! an interrupt that finds RIP on the `hlt` moves RIP past it.
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
 core::arch::global_asm!(
     ".pushsection .text.idle, \"ax\"",
     ".global idle_halt",
@@ -28,8 +30,12 @@ unsafe extern "C" {
     static idle_halt_hlt: u8;
 }
 
+/// Halts so far, for the diagnostics.
+pub static HALTS: AtomicU64 = AtomicU64::new(0);
+
 /// Enables interrupts, halts until one has been handled, disables them.
 pub fn halt_until_interrupt() {
+    HALTS.fetch_add(1, Ordering::Relaxed);
     // SAFETY: `idle_halt` only toggles the interrupt flag and halts; the
     // handlers it lets run save and restore every register they touch.
     unsafe { idle_halt() };

@@ -63,6 +63,7 @@ const INITRAMFS: Step = Step {
         "lib.sh",
         "domU/init.sh",
         "domU/cfgread.c",
+        "domU/evtping.c",
         "domU/bar.c",
         "dom0/dom0-helper.c",
     ],

@@ -39,6 +39,12 @@
  *         pingpong domain=D port=P remote_port=R round_trips=N min_us=..
  *           median_us=.. p99_us=.. max_us=.. mean_us=..
  *
+ *   dom0-helper echo DOMID PORT COUNT
+ *       Binds to port PORT of DOMID (which that domain allocated for dom0)
+ *       and answers each of COUNT events with one, each within
+ *       ROUND_TRIP_TIMEOUT_S: the peer of a guest's `evtping`, the floor of
+ *       dom0's side under a PCI op. Prints `echoed N` when done.
+ *
  * Exit status: 0 done, 1 failed, 2 bad usage.
  */
 #include <errno.h>
@@ -350,13 +356,56 @@ out:
     return rc;
 }
 
+static int echo(uint32_t domid, uint32_t remote_port, long count)
+{
+    xenevtchn_handle *xce = xenevtchn_open(NULL, 0);
+    xenevtchn_port_or_error_t port = -1;
+    long i = 0;
+    int rc = 1;
+
+    if (!xce) {
+        fprintf(stderr, "dom0-helper: cannot open libxenevtchn: %s\n", strerror(errno));
+        goto out;
+    }
+    port = xenevtchn_bind_interdomain(xce, domid, remote_port);
+    if (port < 0) {
+        fprintf(stderr, "dom0-helper: bind to port %" PRIu32 " of domain %" PRIu32 ": %s\n",
+                remote_port, domid, strerror(errno));
+        goto out;
+    }
+    /* Xen leaves the freshly bound port pending: that is not a ping. */
+    {
+        struct pollfd fd = { .fd = xenevtchn_fd(xce), .events = POLLIN };
+        if (poll(&fd, 1, 200) == 1 && xenevtchn_pending(xce) >= 0)
+            xenevtchn_unmask(xce, port);
+    }
+    printf("bound port %d\n", port);
+    fflush(stdout);
+    for (; i < count; i++) {
+        if (!wait_event(xce, port) || xenevtchn_notify(xce, port)) {
+            fprintf(stderr, "dom0-helper: event %ld of %ld: none within %d s\n", i + 1, count,
+                    ROUND_TRIP_TIMEOUT_S);
+            goto out;
+        }
+    }
+    printf("echoed %ld\n", i);
+    rc = 0;
+out:
+    if (port >= 0)
+        xenevtchn_unbind(xce, port);
+    if (xce)
+        xenevtchn_close(xce);
+    return rc;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: dom0-helper claim-dom-exc\n"
                     "       dom0-helper domain-info DOMID\n"
                     "       dom0-helper command DOMID WORD...\n"
                     "       dom0-helper grant-page DOMID TEXT\n"
-                    "       dom0-helper pingpong DOMID COUNT\n");
+                    "       dom0-helper pingpong DOMID COUNT\n"
+                    "       dom0-helper echo DOMID PORT COUNT\n");
     return 2;
 }
 
@@ -387,6 +436,17 @@ int main(int argc, char **argv)
         if (*argv[3] == '\0' || *end != '\0' || count <= 0 || count > 1000000)
             return usage();
         return pingpong(domid, count);
+    }
+    if (argc == 5 && !strcmp(what, "echo")) {
+        char *end;
+        unsigned long port = strtoul(argv[3], &end, 10);
+        long count;
+        if (*argv[3] == '\0' || *end != '\0' || port == 0 || port > 0xffffff)
+            return usage();
+        count = strtol(argv[4], &end, 10);
+        if (*argv[4] == '\0' || *end != '\0' || count <= 0 || count > 1000000)
+            return usage();
+        return echo(domid, (uint32_t)port, count);
     }
     return usage();
 }

@@ -13,7 +13,8 @@
 #             it reads that NIC's I/O BAR (the ports the backend must have
 #             given it) and binds each device left without a driver to
 #             uio_pci_generic, which requests its INTx (the PIRQ the backend
-#             must have mapped), and unbinds it
+#             must have mapped), and unbinds it; with nested.bench=1 it
+#             runs the benchmark's steps (bench below) before the driver
 #   idle      reports that it is up and waits to be destroyed
 /bin/busybox --install -s /bin
 set -eu
@@ -64,6 +65,54 @@ intx() {
     echo > "$sysfs/driver_override"
     result intx "$1" driver="$driver" gsi="${mapped:-none}" bound="$bound" interrupt="${chip:-none}"
 }
+# The benchmark (`cargo xtask bench`), one step at a time, each started by
+# dom0 so that it can read Xen's counters and the backend's around it:
+# the guest writes the step's name to its `data/bench`, waits for dom0 to
+# write the same to `data/bench-go` (dom0 answers `skip` for a step that
+# does not apply), runs it, and writes the name to `data/bench-done`.
+# Steps: the four op workloads on every device (cfgread: read0, dump,
+# status, write), `floor` (read0 again, while the driver domain answers
+# reads without touching the device), and `evtping` (event-channel round
+# trips to the domain dom0 names in `data/bench-remote`, which echoes).
+bench_go() { [ "$(xenstore-read data/bench-go 2>/dev/null)" = "$1" ] || [ "$(xenstore-read data/bench-go 2>/dev/null)" = skip ]; }
+bench_step() {
+    xenstore-write data/bench "$1"
+    wait_until 300 bench_go "$1" || { result bench-stalled "$1"; exit 1; }
+    [ "$(xenstore-read data/bench-go)" = "$1" ]
+}
+bench_done() { xenstore-write data/bench-go "" data/bench-done "$1"; }
+bench() {
+    for workload in read0 dump status write floor; do
+        kind=$workload samples=1000
+        case $workload in
+        read0) samples=$(arg samples) ;;
+        dump) samples=5 ;;
+        floor) kind=read0 ;;
+        esac
+        if bench_step $workload; then
+            for dev in "$@"; do
+                result $(cfgread "$dev" "$samples" $kind | sed "s/^roundtrip $kind /roundtrip $workload /")
+            done
+        fi
+        bench_done $workload
+    done
+    if bench_step evtping; then
+        modprobe xen-evtchn
+        rm -f /tmp/evtping.port
+        evtping "$(xenstore-read data/bench-remote)" 1000 /tmp/evtping.port > /tmp/evtping.out &
+        ping=$!
+        port_written() { [ -s /tmp/evtping.port ]; }
+        wait_until 30 port_written || { result bench-stalled evtping-port; exit 1; }
+        xenstore-write data/bench-port "$(cat /tmp/evtping.port)"
+        echoing() { [ "$(xenstore-read data/bench-echoing 2>/dev/null)" = 1 ]; }
+        wait_until 60 echoing || { result bench-stalled evtping-echo; exit 1; }
+        kill -USR1 $ping
+        wait $ping
+        result $(cat /tmp/evtping.out)
+    fi
+    bench_done evtping
+}
+
 ROLE=$(arg guest)
 result guest-up "role=$ROLE type=$(cat /sys/hypervisor/guest_type) kernel=$(uname -r)"
 
@@ -92,6 +141,7 @@ pcifront)
     # and the memory map its BARs must fit in.
     dmesg | grep -iE 'pci|xenbus|e820|Xen: \[mem' > /tmp/dmesg-pci.txt || true
     emit_file dmesg-pci /tmp/dmesg-pci.txt
+    [ "$(arg bench)" != 1 ] || bench $seen
     driver=$(arg driver)
     if [ -n "$driver" ]; then
         # A real driver on one of the devices: it enables it, maps its BARs

@@ -741,7 +741,10 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
                 platform.config(),
                 &mut self.interrupts,
                 platform.delay(),
-                self.backend.options.op_budget.max(1),
+                server::Limits {
+                    budget: self.backend.options.op_budget.max(1),
+                    reads_at_once: self.backend.reads_at_once.get(),
+                },
                 &mut || {
                     if let Err(errno) = connection.port.notify() {
                         refused = Some(errno);

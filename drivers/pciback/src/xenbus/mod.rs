@@ -81,7 +81,7 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 use core::fmt;
 use core::future::{Future, poll_fn};
 use core::pin::{Pin, pin};
@@ -206,6 +206,8 @@ pub struct Backend<S: Store, P: Platform> {
     /// Devices taken and not given to any frontend.
     pool: RefCell<Vec<Device>>,
     frontends: RefCell<BTreeMap<FrontendKey, Entry>>,
+    /// The benchmark's floor: configuration reads are answered at once.
+    reads_at_once: Cell<bool>,
 }
 
 impl<S: Store, P: Platform> Backend<S, P> {
@@ -218,12 +220,22 @@ impl<S: Store, P: Platform> Backend<S, P> {
             options,
             pool: RefCell::new(devices),
             frontends: RefCell::new(BTreeMap::new()),
+            reads_at_once: Cell::new(false),
         }
     }
 
     /// The platform.
     pub fn platform(&self) -> &P {
         &self.platform
+    }
+
+    /// A diagnostic for the benchmark's floor, never the default: with
+    /// `on`, every frontend's configuration reads are answered at once with
+    /// 0 and `err` 0, without looking at the device (or at whether the
+    /// frontend has it): the round trip with nothing of the backend's work
+    /// in it. Other ops are served as always.
+    pub fn answer_reads_at_once(&self, on: bool) {
+        self.reads_at_once.set(on);
     }
 
     /// The devices no frontend has.

@@ -22,10 +22,12 @@ use core::mem::offset_of;
 use core::sync::atomic::Ordering;
 
 use pci::ConfigAccess;
-use xen::abi::io::pciif::{FLAGS_OFFSET, OP_OFFSET, XEN_PCIF_ACTIVE, XenMsixEntry, XenPciOp};
+use xen::abi::io::pciif::{
+    FLAGS_OFFSET, OP_OFFSET, XEN_PCI_OP_CONF_READ, XEN_PCIF_ACTIVE, XenMsixEntry, XenPciOp,
+};
 use xen::shared_page::SharedPage;
 
-use crate::{Delay, GuestDevices, InterruptControl};
+use crate::{Delay, GuestDevices, InterruptControl, Reply};
 
 /// Where `xen_pci_op.err` is in the page.
 const ERR_OFFSET: usize = OP_OFFSET + offset_of!(XenPciOp, err);
@@ -65,15 +67,24 @@ fn write_back(page: SharedPage<'_>, err: i32, value: u32, vectors: &[XenMsixEntr
     Some(())
 }
 
-/// Answers the ops waiting in `page`, at most `budget` of them, for the
-/// frontend whose devices are `devices`; calls `notify` after each.
+/// How a turn is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Most ops answered in the turn.
+    pub(crate) budget: u32,
+    /// The benchmark's floor ([`super::Backend::answer_reads_at_once`]).
+    pub(crate) reads_at_once: bool,
+}
+
+/// Answers the ops waiting in `page`, at most `limits.budget` of them, for
+/// the frontend whose devices are `devices`; calls `notify` after each.
 pub(crate) async fn serve<A, I, D>(
     page: SharedPage<'_>,
     devices: &mut GuestDevices,
     access: &A,
     interrupts: &mut I,
     delay: &D,
-    budget: u32,
+    limits: Limits,
     notify: &mut dyn FnMut(),
 ) -> Turn
 where
@@ -88,14 +99,22 @@ where
     };
     // Acquire: pairs with the frontend's barrier before it set the bit.
     while flags.load(Ordering::Acquire) & XEN_PCIF_ACTIVE != 0 {
-        if turn.answered >= budget {
+        if turn.answered >= limits.budget {
             turn.more = true;
             break;
         }
         let Ok(mut op) = page.read::<XenPciOp>(OP_OFFSET) else {
             break;
         };
-        let reply = devices.handle(&mut op, access, interrupts, delay).await;
+        let reply = if limits.reads_at_once && op.cmd == XEN_PCI_OP_CONF_READ {
+            Reply {
+                err: 0,
+                value: 0,
+                msix_entries: &[],
+            }
+        } else {
+            devices.handle(&mut op, access, interrupts, delay).await
+        };
         if write_back(page, reply.err, reply.value, reply.msix_entries).is_none() {
             break;
         }
@@ -165,13 +184,17 @@ mod tests {
     impl Setup {
         /// Serves `page` as the backend does, over the fakes.
         fn serve(&mut self, page: SharedPage<'_>, budget: u32, notify: &mut dyn FnMut()) -> Turn {
+            let limits = Limits {
+                budget,
+                reads_at_once: false,
+            };
             at_once(serve(
                 page,
                 &mut self.devices,
                 &self.bus,
                 &mut self.interrupts,
                 &self.delay,
-                budget,
+                limits,
                 notify,
             ))
         }
@@ -312,5 +335,59 @@ mod tests {
         let read_only = SharedPage::read_only(&frame);
         post(page, &read_vendor());
         assert_eq!(s.serve(read_only, 5, &mut || {}), Turn::default());
+    }
+
+    /// The benchmark's floor answers reads without the device (or the
+    /// lookup), and nothing else.
+    #[test]
+    fn the_read_floor_answers_reads_without_the_device() {
+        let mut s = setup();
+        let frame = Box::new(PageFrame::default());
+        let page = SharedPage::new(&frame);
+        let floor = Limits {
+            budget: 8,
+            reads_at_once: true,
+        };
+        let reads = s.bus.reads();
+        for op in [
+            read_vendor(),
+            XenPciOp {
+                devfn: 0x08,
+                ..read_vendor()
+            },
+        ] {
+            post(page, &op);
+            at_once(serve(
+                page,
+                &mut s.devices,
+                &s.bus,
+                &mut s.interrupts,
+                &s.delay,
+                floor,
+                &mut || {},
+            ));
+            let after: XenPciOp = page.read(OP_OFFSET).unwrap();
+            assert_eq!((after.err, after.value), (0, 0));
+        }
+        assert_eq!(s.bus.reads(), reads, "the device was read");
+        // Other ops are served as always.
+        post(
+            page,
+            &XenPciOp {
+                cmd: 77,
+                ..XenPciOp::default()
+            },
+        );
+        at_once(serve(
+            page,
+            &mut s.devices,
+            &s.bus,
+            &mut s.interrupts,
+            &s.delay,
+            floor,
+            &mut || {},
+        ));
+        let after: XenPciOp = page.read(OP_OFFSET).unwrap();
+        assert_eq!(after.err, XEN_PCI_ERR_NOT_IMPLEMENTED);
     }
 }
