@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The simulated bus: functions by address, behind [`ConfigAccess`], with every access counted.
+//! The simulated bus: functions by address behind [`ConfigAccess`], reads counted and writes recorded.
 //!
 //! A read of a function that does not exist, or out of the access contract,
 //! returns all ones; every write is recorded, dropped or not, so a test can
