@@ -2,12 +2,11 @@
 //! PCI function addresses (segment:bus:device.function).
 //!
 //! They print as Linux prints them, `0000:03:00.0`, and parse from that form
-//! or from the short `03:00.0` (segment 0); all fields are hexadecimal.
+//! or from the short `03:00.0` (segment 0); all fields are hexadecimal. The
+//! parser is the selectors' (`select`): one grammar for both, so an address
+//! is exactly a selector without wildcards.
 
 use core::fmt;
-use core::str::FromStr;
-
-use crate::select::{ParseError, ParseErrorKind, Selector};
 
 /// The address of one PCI function: segment (domain), bus, device, function.
 ///
@@ -84,21 +83,6 @@ impl fmt::Display for Address {
     }
 }
 
-impl FromStr for Address {
-    type Err = ParseError;
-
-    /// Parses `ssss:bb:dd.f` or `bb:dd.f` (segment 0); no wildcards.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.parse::<Selector>()? {
-            Selector::Function(address) => Ok(address),
-            Selector::Device { .. } | Selector::Bus { .. } => Err(ParseError::new(
-                text.find('*').unwrap_or_default(),
-                ParseErrorKind::Wildcard,
-            )),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,25 +108,5 @@ mod tests {
     fn prints_as_linux_pci_name() {
         assert_eq!(address(0, 3, 0, 0).to_string(), "0000:03:00.0");
         assert_eq!(address(0xabcd, 0xfe, 0x1f, 7).to_string(), "abcd:fe:1f.7");
-    }
-
-    #[test]
-    fn parses_long_and_short_forms() {
-        assert_eq!("0000:03:00.0".parse(), Ok(address(0, 3, 0, 0)));
-        assert_eq!("03:00.0".parse(), Ok(address(0, 3, 0, 0)));
-        assert_eq!("ABCD:FE:1F.7".parse(), Ok(address(0xabcd, 0xfe, 0x1f, 7)));
-    }
-
-    #[test]
-    fn display_and_parse_round_trip() {
-        let original = address(0x10, 0x80, 0x1c, 4);
-        assert_eq!(original.to_string().parse(), Ok(original));
-    }
-
-    #[test]
-    fn wildcards_are_not_addresses() {
-        let error = "0000:03:00.*".parse::<Address>().unwrap_err();
-        assert_eq!(error.kind(), &ParseErrorKind::Wildcard);
-        assert_eq!(error.position(), 11);
     }
 }

@@ -15,6 +15,9 @@
 //!   inside an entry; here a field is hexadecimal digits only.
 //! - A field whose value is out of range (bus > 0xff, device > 0x1f,
 //!   function > 7) is reported when parsed, not when the entry is added.
+//!
+//! [`Address`] parses here too, with the same grammar: an address is a
+//! selector that names one function.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -157,7 +160,7 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    pub(crate) const fn new(position: usize, kind: ParseErrorKind) -> Self {
+    const fn new(position: usize, kind: ParseErrorKind) -> Self {
         Self { position, kind }
     }
 
@@ -284,6 +287,22 @@ impl FromStr for Selector {
                         ParseErrorKind::OutOfRange(Field::Device),
                     ))
             }
+        }
+    }
+}
+
+/// An [`Address`] is a selector that names one function.
+impl FromStr for Address {
+    type Err = ParseError;
+
+    /// Parses `ssss:bb:dd.f` or `bb:dd.f` (segment 0); no wildcards.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.parse::<Selector>()? {
+            Selector::Function(address) => Ok(address),
+            Selector::Device { .. } | Selector::Bus { .. } => Err(ParseError::new(
+                text.find('*').unwrap_or_default(),
+                ParseErrorKind::Wildcard,
+            )),
         }
     }
 }
@@ -533,6 +552,26 @@ mod tests {
         assert!(!device.matches(address(0, 3, 1, 0)));
         assert!(bus.matches(address(0, 3, 0x1f, 7)));
         assert!(!bus.matches(address(0, 4, 0, 0)));
+    }
+
+    #[test]
+    fn addresses_parse_from_the_long_and_short_forms() {
+        assert_eq!("0000:03:00.0".parse(), Ok(address(0, 3, 0, 0)));
+        assert_eq!("03:00.0".parse(), Ok(address(0, 3, 0, 0)));
+        assert_eq!("ABCD:FE:1F.7".parse(), Ok(address(0xabcd, 0xfe, 0x1f, 7)));
+    }
+
+    #[test]
+    fn addresses_round_trip_through_display() {
+        let original = address(0x10, 0x80, 0x1c, 4);
+        assert_eq!(original.to_string().parse(), Ok(original));
+    }
+
+    #[test]
+    fn wildcards_are_not_addresses() {
+        let error = "0000:03:00.*".parse::<Address>().unwrap_err();
+        assert_eq!(error.kind(), &ParseErrorKind::Wildcard);
+        assert_eq!(error.position(), 11);
     }
 
     #[test]
