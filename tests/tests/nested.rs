@@ -1089,6 +1089,133 @@ fn scenario_c_config_read_round_trip_against_linux_pciback() {
     std::fs::write(c.log_dir.join("figures.txt"), &figures).expect("figures.txt");
 }
 
+/// The workloads of the benchmark, as the guest's `cfgread` names them.
+const WORKLOADS: [&str; 4] = ["read0", "dump", "status", "write"];
+
+/// SVM exit reasons by the index of Xen's `vmexits` counter (the exit code;
+/// nested page faults, 0x400, are counted at 143): AMD APM vol. 2, table
+/// C-1, as Xen's `vmcb.h` names them.
+fn exit_reason(index: u32) -> String {
+    match index {
+        0..=15 => format!("CR{index}_READ"),
+        16..=31 => format!("CR{}_WRITE", index - 16),
+        64..=95 => format!("EXCEPTION_{}", index - 64),
+        96 => "INTR".into(),
+        97 => "NMI".into(),
+        100 => "VINTR".into(),
+        110 => "RDTSC".into(),
+        114 => "CPUID".into(),
+        119 => "PAUSE".into(),
+        120 => "HLT".into(),
+        123 => "IOIO".into(),
+        124 => "MSR".into(),
+        129 => "VMMCALL".into(),
+        143 => "NPF".into(),
+        other => format!("exit_{other:#x}"),
+    }
+}
+
+/// A driver-domain `stats <label>` line's count of `name` (`hypercalls 12
+/// (...)`, `upcalls 3`, ...).
+fn stats_count(console: &str, label: &str, name: &str) -> u64 {
+    let line = rest_of(console, &format!("stats: {label}: "));
+    let (_, rest) = line
+        .split_once(&format!(" {name} "))
+        .or_else(|| line.split_once(&format!(": {name} ")))
+        .unwrap_or_else(|| panic!("no {name} in the `stats {label}` line: `{line}`"));
+    number(rest.split([' ', ',']).next().unwrap_or(""), line)
+}
+
+/// The mean over the devices of the median per-op time of `step` through
+/// `guest`.
+fn step_median(c: &ScenarioOutcome, guest: &str, step: &str) -> f64 {
+    let lines: Vec<&str> = c
+        .facts_named(guest, "roundtrip")
+        .filter(|line| line.split(' ').next() == Some(step))
+        .collect();
+    let devices = hidden_devices().len();
+    assert_eq!(lines.len(), devices, "{guest} {step}: {lines:?}");
+    lines.iter().map(|line| median_us(line)).sum::<f64>() / devices as f64
+}
+
+/// Scenario c, the benchmark (`cargo xtask bench`): the guest's four
+/// workloads through the driver domain and through dom0's Linux
+/// xen-pciback in the same boot, per op; what each op cost the driver
+/// domain (VM exits by reason from Xen's counters, its hypercalls,
+/// upcalls and halts); and the floors: the same guest's reads while the
+/// driver domain answers them without the device, and event-channel round
+/// trips from the guest to a domain that only echoes (the driver domain;
+/// dom0). Figures, not judgements (TCG on a shared machine), except that
+/// every step ran, the values read are the same both ways, and a status
+/// read is the device's own. Written to `bench.txt`.
+#[test]
+fn scenario_c_benchmark_against_linux_pciback() {
+    let c = scenario_c();
+    let console = c.file("console-pciback-dd");
+    let mut lines = Vec::new();
+    for step in WORKLOADS {
+        let (ours, linux) = (step_median(c, OURS, step), step_median(c, BASELINE, step));
+        lines.push(format!(
+            "round-trip {step}: ours {ours:.1} us, linux {linux:.1} us, ratio {:.2}",
+            ours / linux
+        ));
+        // The same values both ways (a status read is the device's own).
+        let values = |guest| -> Vec<String> {
+            c.facts_named(guest, "roundtrip")
+                .filter(|line| line.split(' ').next() == Some(step))
+                .map(|line| field::<String>(line, "value"))
+                .collect()
+        };
+        assert_eq!(values(OURS), values(BASELINE), "{step}: the values read");
+    }
+    let floor = step_median(c, OURS, "floor");
+    let ping = |name: &str| -> f64 { field(guest(c, name, "evtping"), "median_us") };
+    let (ping_ours, ping_linux) = (ping(OURS), ping(BASELINE));
+    lines.push(format!(
+        "floor: a read the driver domain answers without the device {floor:.1} us; \
+         an event-channel round trip from the guest to the driver domain {ping_ours:.1} us, \
+         to dom0 {ping_linux:.1} us"
+    ));
+    for step in WORKLOADS.iter().chain(&["floor"]) {
+        let count = |name| {
+            stats_count(console, &format!("ours-{step}-after"), name)
+                - stats_count(console, &format!("ours-{step}-before"), name)
+        };
+        let ops = count("ops");
+        assert!(ops > 0, "{step}: no op answered between the stats");
+        let per_op = |n: u64| n as f64 / ops as f64;
+        let perf = c
+            .facts_named("dom0", "perf")
+            .find(|line| line.starts_with(&format!("ours {step} ")))
+            .unwrap_or_else(|| panic!("no `perf ours {step}` from dom0"));
+        let exits: u64 = field(perf, "vmexits");
+        let by_reason: Vec<String> = perf
+            .split(' ')
+            .skip(3)
+            .filter_map(|pair| pair.split_once(':'))
+            .map(|(reason, n)| {
+                let n: u64 = number(n, perf);
+                format!("{} {:.2}", exit_reason(number(reason, perf)), per_op(n))
+            })
+            .collect();
+        lines.push(format!(
+            "per op, {step} ({ops} ops): {:.2} VM exits ({}), {:.2} hypercalls, {:.2} upcalls, {:.2} halts",
+            per_op(exits),
+            by_reason.join(", "),
+            per_op(count("hypercalls")),
+            per_op(count("upcalls")),
+            per_op(count("halts")),
+        ));
+    }
+    let bench = format!(
+        "scenario c, the benchmark (the same guest through the driver domain and through dom0's \
+         Linux xen-pciback, in one boot; per op; medians, averaged over the devices):\n{}\n",
+        lines.join("\n")
+    );
+    eprint!("{bench}");
+    std::fs::write(c.log_dir.join("bench.txt"), &bench).expect("bench.txt");
+}
+
 /// Scenario c, hot-plug and the end: dom0 hot-unplugs the first device
 /// (pciback-dd-attach detach) and the guest's bus loses it; hot-plugs it
 /// back and the guest reads it again at the same slot. Then `xl destroy`:

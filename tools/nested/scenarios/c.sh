@@ -35,6 +35,59 @@ fail() {
 # guest_said NAME TEXT: as console_has, for the guests' NESTED-RESULT lines.
 guest_said() { console_has "$1" "NESTED-RESULT $2"; }
 
+# bench GUEST LABEL [DD]: answers the benchmark steps of GUEST (its
+# /init's `bench`), one at a time. Around each step, Xen's performance
+# counters (`xenperf -f`: VM exits by reason; the driver domain is the only
+# HVM/PVH domain) and, with DD, the driver domain's own (`stats
+# LABEL-STEP-before|after`: hypercalls, upcalls, halts, ops); the counters'
+# difference is reported as `perf LABEL STEP vmexits=<total>
+# <reason>:<count>...`. `floor` runs only through the driver domain (its
+# op-floor mode); `evtping` pings DD, else dom0, which echoes.
+bench() {
+    bg=$(xl domid "$1") label=$2 bdd=${3:-}
+    home=/local/domain/$bg/data
+    for step in read0 dump status write floor evtping; do
+        at_step() { [ "$(xenstore-read "$home/bench" 2>/dev/null)" = "$step" ]; }
+        step_done() { [ "$(xenstore-read "$home/bench-done" 2>/dev/null)" = "$step" ]; }
+        poll_until 300 at_step || fail "$1 did not reach benchmark step $step"
+        if [ "$step" = floor ] && [ -z "$bdd" ]; then
+            xenstore-write "$home/bench-go" skip
+            poll_until 30 step_done || fail "$1 did not skip benchmark step $step"
+            continue
+        fi
+        [ "$step" != floor ] || dom0-helper command "$bdd" op-floor on > /dev/null
+        [ "$step" != evtping ] || xenstore-write "$home/bench-remote" "${bdd:-0}"
+        xenperf -f > /tmp/perf-before
+        [ -z "$bdd" ] || dom0-helper command "$bdd" stats "$label-$step-before" > /dev/null
+        xenstore-write "$home/bench-go" "$step"
+        if [ "$step" = evtping ]; then
+            has_port() { xenstore-read "$home/bench-port" > /dev/null 2>&1; }
+            poll_until 60 has_port || fail "$1 published no evtping port"
+            port=$(xenstore-read "$home/bench-port")
+            if [ -n "$bdd" ]; then
+                dom0-helper command "$bdd" echo-port "$bg" "$port" 1000 > /dev/null &
+                echoing() { driver_domain_said "bound to domain $bg port $port: echoing"; }
+            else
+                dom0-helper echo "$bg" "$port" 1000 > /tmp/echo.out &
+                echoing() { grep -q '^bound port' /tmp/echo.out; }
+            fi
+            poll_until 30 echoing || fail "no echo for $1's evtping"
+            xenstore-write "$home/bench-echoing" 1
+        fi
+        poll_until 300 step_done || fail "$1 did not finish benchmark step $step"
+        wait
+        xenperf -f > /tmp/perf-after
+        [ -z "$bdd" ] || dom0-helper command "$bdd" stats "$label-$step-after" > /dev/null
+        [ "$step" != floor ] || dom0-helper command "$bdd" op-floor off > /dev/null
+        result perf "$label $step $(awk '
+            $1 == "vmexits" { n++; line = $0; sub(/^vmexits +T= *[0-9]+ */, "", line)
+                              k = split(line, a); for (i = 1; i <= k; i++) v[n, i - 1] = a[i] }
+            END { t = 0; s = ""
+                  for (i = 0; i < k; i++) { d = v[2, i] - v[1, i]; if (d) { t += d; s = s " " i ":" d } }
+                  print "vmexits=" t s }' /tmp/perf-before /tmp/perf-after)"
+    done
+}
+
 ################################################################################
 # 1. The baseline, through dom0's Linux xen-pciback
 ################################################################################
@@ -49,13 +102,16 @@ quarantine $DEVICES
 # after recording (as guests/pcifront-dd.cfg), and under FLASK it needs the
 # label that may use passed-through devices.
 PCI=$(printf '"%s", ' $DEVICES)
-sed -e "s/@PCI@/${PCI%, }/" -e 's/^\(extra = ".*\)"$/\1 nested.driver=e1000e nested.stay=1"/' \
+sed -e "s/@PCI@/${PCI%, }/" -e 's/^\(extra = ".*\)"$/\1 nested.driver=e1000e nested.stay=1 nested.bench=1"/' \
     /nested/guests/pcifront-dom0.cfg > /tmp/pcifront.cfg
 echo 'seclabel = "system_u:system_r:pcifront_domU_t"' >> /tmp/pcifront.cfg
 mark baseline-create
 xl create /tmp/pcifront.cfg || fail "xl create of the baseline guest"
 result baseline-domid "$(xl domid pcifront)"
 mark baseline-running
+mark baseline-bench
+bench pcifront linux
+mark baseline-benched
 wait_until 300 guest_said pcifront pcifront-recorded ||
     fail "the baseline guest did not record its devices within 300 s"
 mark baseline-recorded
@@ -128,7 +184,11 @@ pciback-dd-attach show "$G" > "$OUT/xenstore-connected.txt"
 result backend-state "$(xenstore-read "$BACK/state")"
 result frontend-state "$(xenstore-read "$FRONT/state")"
 
-# Its init records what it sees (the timing loop takes a while), then waits.
+# Its init records what it sees (the timing loop takes a while), runs the
+# benchmark's steps, then waits.
+mark bench
+bench pcifront-dd ours "$DD"
+mark benched
 wait_until 300 guest_said pcifront-dd pcifront-recorded ||
     fail "the guest did not record its devices within 300 s"
 mark recorded

@@ -10,8 +10,12 @@
 //!
 //! The round trip is measured in the nested environment (scenario c: the
 //! same guest served by dom0's Linux pciback, then by the driver domain, in
-//! one boot; TCG, so only the ratio means much). `--reuse-nested` takes the
-//! figures of the last scenario c run instead of booting it again.
+//! one boot; TCG, so only the ratio means much): four workloads (`read0`,
+//! `dump`, `status`, `write`), one line `round-trip <workload>: ours <x>
+//! us, linux <y> us, ratio <r>` each, then the floors and what an op cost
+//! the driver domain (VM exits by reason from Xen's counters, hypercalls,
+//! upcalls, halts). `--reuse-nested` takes the figures of the last
+//! scenario c run instead of booting it again.
 
 use crate::image::{self, cargo, run, workspace};
 use std::path::PathBuf;
@@ -74,21 +78,23 @@ pub fn command(args: &[String]) -> Result<(), String> {
             ])
             .env("PCIBACK_DD_IMAGE", &image))?;
     }
-    let text = std::fs::read_to_string(&figures).map_err(|e| {
-        format!(
-            "{}: {e} (run `cargo xtask nested c`, or bench without --reuse-nested)",
-            figures.display()
-        )
-    })?;
+    let read = |path: &PathBuf| {
+        std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "{}: {e} (run `cargo xtask nested c`, or bench without --reuse-nested)",
+                path.display()
+            )
+        })
+    };
+    let text = read(&figures)?;
     let line = text
         .lines()
         .find(|l| l.starts_with(ROUND_TRIP))
         .ok_or_else(|| format!("no `{ROUND_TRIP}...` in {}", figures.display()))?;
-    println!(
-        "{} (nested scenario c, TCG; {})",
-        line.replace(" us", " µs"),
-        figures.display()
-    );
+    println!("{line} (nested scenario c, TCG; {})", figures.display());
+    // The four workloads, the floors and the cost per op (bench.txt).
+    let bench = figures.with_file_name("bench.txt");
+    print!("{}", read(&bench)?);
     Ok(())
 }
 
