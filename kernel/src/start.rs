@@ -172,6 +172,10 @@ fn run(mut executor: Executor, xen: Option<&'static Xen>) -> ! {
                 alarm::set(xen, TIMERS.next_deadline());
             }
             idle::halt_until_interrupt();
+        } else {
+            // A task busy (polling a frontend's page): let the upcalls
+            // waiting for the interrupt flag in.
+            idle::take_interrupts();
         }
     }
 }

@@ -41,6 +41,14 @@ pub fn halt_until_interrupt() {
     unsafe { idle_halt() };
 }
 
+/// Lets the interrupts that are waiting in and returns with interrupts off
+/// again (`sti; nop; cli`: the one instruction after `sti` runs first).
+pub fn take_interrupts() {
+    // SAFETY: only toggles the interrupt flag; the handlers that run save
+    // and restore every register they touch.
+    unsafe { core::arch::asm!("sti", "nop", "cli") };
+}
+
 /// Called first by every interrupt handler with the interrupted `rip`: if
 /// the interrupt arrived on the idle `hlt` (before it executed), resume
 /// after it instead.

@@ -103,6 +103,10 @@ impl Platform for XenPlatform {
         let tsc = boot::entry_tsc().saturating_add(time::duration_to_ticks(deadline));
         TIMERS.sleep_until(tsc)
     }
+
+    fn spin(&self) {
+        core::hint::spin_loop();
+    }
 }
 
 /// A frontend's event channel, bound here; closed when dropped.
@@ -116,5 +120,13 @@ impl EventPort for XenPort<'_> {
 
     fn wait(&self) -> impl Future<Output = ()> {
         ports::wait(self.0.port())
+    }
+
+    fn disable_notifications(&self) {
+        ports::mask(self.0.port());
+    }
+
+    fn enable_notifications(&self) {
+        ports::unmask_quietly(self.0.port());
     }
 }

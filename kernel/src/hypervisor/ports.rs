@@ -67,6 +67,29 @@ pub fn take_raised(port: EvtchnPort) -> bool {
     slot(port).is_some_and(|(word, bit)| word.fetch_and(!bit, Ordering::AcqRel) & bit != 0)
 }
 
+/// Masks `port`: Xen keeps its events pending and raises no upcall for it
+/// (its page is being polled).
+pub fn mask(port: EvtchnPort) {
+    if let Some(shared) = super::shared_info() {
+        let _ = xen::events::mask(shared, port);
+    }
+}
+
+/// Unmasks `port` without a hypercall; an event that came while it was
+/// masked is taken here, as the upcall would have, so the next [`wait`]
+/// completes at once.
+pub fn unmask_quietly(port: EvtchnPort) {
+    let Some(shared) = super::shared_info() else {
+        return;
+    };
+    let _ = xen::events::clear_mask(shared, port);
+    if xen::events::clear_pending(shared, port) == Ok(true)
+        && let Some((word, bit)) = slot(port)
+    {
+        word.fetch_or(bit, Ordering::Release);
+    }
+}
+
 /// Waits until `port` has fired since the last wait returned.
 pub fn wait(port: EvtchnPort) -> impl Future<Output = ()> {
     core::future::poll_fn(move |cx| {

@@ -83,10 +83,10 @@ bench_step() {
 bench_done() { xenstore-write data/bench-go "" data/bench-done "$1"; }
 bench() {
     for workload in read0 dump status write floor; do
-        kind=$workload samples=1000
+        kind=$workload samples=500
         case $workload in
-        read0) samples=$(arg samples) ;;
-        dump) samples=5 ;;
+        read0) samples=1000 ;;
+        dump) samples=2 ;;
         floor) kind=read0 ;;
         esac
         if bench_step $workload; then
@@ -99,7 +99,7 @@ bench() {
     if bench_step evtping; then
         modprobe xen-evtchn
         rm -f /tmp/evtping.port
-        evtping "$(xenstore-read data/bench-remote)" 1000 /tmp/evtping.port > /tmp/evtping.out &
+        evtping "$(xenstore-read data/bench-remote)" 500 /tmp/evtping.port > /tmp/evtping.out &
         ping=$!
         port_written() { [ -s /tmp/evtping.port ]; }
         wait_until 30 port_written || { result bench-stalled evtping-port; exit 1; }

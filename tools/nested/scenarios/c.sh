@@ -65,10 +65,10 @@ bench() {
             poll_until 60 has_port || fail "$1 published no evtping port"
             port=$(xenstore-read "$home/bench-port")
             if [ -n "$bdd" ]; then
-                dom0-helper command "$bdd" echo-port "$bg" "$port" 1000 > /dev/null &
+                dom0-helper command "$bdd" echo-port "$bg" "$port" 500 > /dev/null &
                 echoing() { driver_domain_said "bound to domain $bg port $port: echoing"; }
             else
-                dom0-helper echo "$bg" "$port" 1000 > /tmp/echo.out &
+                dom0-helper echo "$bg" "$port" 500 > /tmp/echo.out &
                 echoing() { grep -q '^bound port' /tmp/echo.out; }
             fi
             poll_until 30 echoing || fail "no echo for $1's evtping"

@@ -65,6 +65,15 @@ pub fn clear_pending(shared: &SharedInfo, port: EvtchnPort) -> Result<bool, Port
     Ok(shared.evtchn_pending[index].fetch_and(!bit, Ordering::AcqRel) & bit != 0)
 }
 
+/// Clears `port`'s mask bit and nothing else: no upcall is raised for an
+/// event that arrived while it was masked, which stays pending for the
+/// caller to find (a domain that polled instead of taking upcalls).
+pub fn clear_mask(shared: &SharedInfo, port: EvtchnPort) -> Result<(), PortOutOfRange> {
+    let (index, bit) = locate(port)?;
+    shared.evtchn_mask[index].fetch_and(!bit, Ordering::SeqCst);
+    Ok(())
+}
+
 /// Unmasks `port` without losing an event that arrived while it was masked.
 ///
 /// As Linux's 2-level code does for HVM guests: clear the mask bit, then
@@ -146,5 +155,20 @@ mod tests {
         crate::sim::raise_event(&shared, 0, 65);
         assert_eq!(clear_pending(&shared, 65), Ok(true));
         assert_eq!(clear_pending(&shared, 65), Ok(false));
+    }
+
+    #[test]
+    fn clearing_the_mask_leaves_an_event_that_came_meanwhile_pending() {
+        let xen = FakeXen::new();
+        let dom = xen.add_domain(1);
+        xen.add_domain(2);
+        let shared = xen.shared_info(1).unwrap();
+        let port = event_channel::alloc_unbound(&dom, 2).unwrap();
+        mask(&shared, port).unwrap();
+        crate::sim::raise_event(&shared, 0, port);
+        clear_mask(&shared, port).unwrap();
+        assert!(!is_masked(&shared, port).unwrap());
+        assert!(is_pending(&shared, port).unwrap());
+        assert_eq!(xen.count(HYPERVISOR_EVENT_CHANNEL_OP, EVTCHNOP_UNMASK), 0);
     }
 }

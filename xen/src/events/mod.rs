@@ -11,6 +11,6 @@ mod bits;
 mod port;
 mod scan;
 
-pub use bits::{PortOutOfRange, clear_pending, is_masked, is_pending, mask, unmask};
+pub use bits::{PortOutOfRange, clear_mask, clear_pending, is_masked, is_pending, mask, unmask};
 pub use port::BoundPort;
 pub use scan::UpcallScanner;

@@ -451,17 +451,30 @@ impl SimPcifront {
     /// barrier and notifies: the first half of Linux's `do_pci_op`.
     /// Returns whether there was a page to post to.
     pub fn post(&self, op: &XenPciOp) -> bool {
+        self.post_quietly(op)
+            .is_some_and(|port| event_channel::send(&self.hypercalls, port).is_ok())
+    }
+
+    /// Writes `op` and sets `_XEN_PCIF_active`, without notifying (a
+    /// frontend whose event comes late); returns the port to notify.
+    pub fn post_quietly(&self, op: &XenPciOp) -> Option<EvtchnPort> {
         let shared = self.shared.borrow();
-        let Some(shared) = shared.as_ref() else {
-            return false;
-        };
+        let shared = shared.as_ref()?;
         let page = SharedPage::new(&shared.page);
-        let (Ok(()), Ok(flags)) = (page.write(OP_OFFSET, op), page.atomic_u32(FLAGS_OFFSET)) else {
-            return false;
-        };
+        page.write(OP_OFFSET, op).ok()?;
         // Release: the op is in the page before the bit is seen (wmb; set_bit).
-        flags.fetch_or(XEN_PCIF_ACTIVE, Ordering::Release);
-        event_channel::send(&self.hypercalls, shared.port).is_ok()
+        page.atomic_u32(FLAGS_OFFSET)
+            .ok()?
+            .fetch_or(XEN_PCIF_ACTIVE, Ordering::Release);
+        Some(shared.port)
+    }
+
+    /// The op as the backend answered it, once it has (the bit is clear).
+    pub fn answered(&self) -> Option<XenPciOp> {
+        if self.active() {
+            return None;
+        }
+        self.answer()
     }
 
     /// Whether the page's `_XEN_PCIF_active` is set.

@@ -33,6 +33,8 @@ use crate::xenbus::{EventPort, GuestAccess, GuestPirqs, Platform, domain_alive};
 
 /// The first frame of the backend's grant window.
 const WINDOW_GFN: u64 = 0x10_0000;
+/// The virtual time one look at a polled page takes.
+const SPIN: Duration = Duration::from_micros(1);
 /// Frames in the window: one per connected frontend.
 const WINDOW_FRAMES: usize = 64;
 
@@ -117,6 +119,19 @@ impl EventPort for SimPort<'_> {
     fn wait(&self) -> impl Future<Output = ()> {
         self.world.port_fired(self.domid, self.port.port())
     }
+
+    fn disable_notifications(&self) {
+        if let Some(shared) = self.world.xen().shared_info(self.domid) {
+            let _ = xen::events::mask(&shared, self.port.port());
+        }
+    }
+
+    fn enable_notifications(&self) {
+        // What came meanwhile is still pending: `wait` finds it.
+        if let Some(shared) = self.world.xen().shared_info(self.domid) {
+            let _ = xen::events::clear_mask(&shared, self.port.port());
+        }
+    }
 }
 
 impl Platform for SimPlatform {
@@ -183,5 +198,9 @@ impl Platform for SimPlatform {
 
     fn sleep_until(&self, deadline: Duration) -> impl Future<Output = ()> {
         self.world.sleep(deadline.saturating_sub(self.world.now()))
+    }
+
+    fn spin(&self) {
+        self.world.pass(SPIN);
     }
 }

@@ -203,14 +203,31 @@ impl SimWorld {
         })
     }
 
+    /// Lets `duration` of virtual time pass (a task busy polling), waking
+    /// the timers it made due.
+    pub fn pass(&self, duration: Duration) {
+        self.pass_to(self.now().saturating_add(duration));
+    }
+
     /// Lets time pass to the earliest timer and wakes the timers due.
     /// Returns whether there was one.
     pub fn advance(&self) -> bool {
+        let earliest = self
+            .inner
+            .borrow()
+            .timers
+            .iter()
+            .map(|(deadline, _)| *deadline)
+            .min();
+        earliest
+            .inspect(|&earliest| self.pass_to(earliest))
+            .is_some()
+    }
+
+    /// Moves the clock to `to` (never back) and wakes the timers due.
+    fn pass_to(&self, to: Duration) {
         let mut world = self.inner.borrow_mut();
-        let Some(earliest) = world.timers.iter().map(|(deadline, _)| *deadline).min() else {
-            return false;
-        };
-        world.now = world.now.max(earliest);
+        world.now = world.now.max(to);
         let now = world.now;
         world.timers.retain(|(deadline, waker)| {
             let due = *deadline <= now;
@@ -219,7 +236,6 @@ impl SimWorld {
             }
             !due
         });
-        true
     }
 }
 

@@ -31,18 +31,22 @@
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::future::{Future, poll_fn};
 use core::pin::pin;
+use core::sync::atomic::Ordering;
 use core::task::Poll;
+use core::time::Duration;
 
 use log::{error, info, warn};
 use xen::Errno;
-use xen::abi::io::pciif::XEN_PCI_MAGIC;
+use xen::abi::io::pciif::{FLAGS_OFFSET, XEN_PCI_MAGIC, XEN_PCIF_ACTIVE};
 use xen::abi::io::xenbus::XenbusState;
 use xen::abi::xen::{DOMID_FIRST_RESERVED, DomId};
 
 use super::parse::{self, Bdf, DeviceOpts};
 use super::platform::{EventPort, Platform, SharedMapping};
+use super::poll::PollWindow;
 use super::server;
 use super::state::{self, Action, Event};
 use super::store::{self, Fatal, Store, Watch};
@@ -76,8 +80,68 @@ enum Wake {
     Backend,
     /// The frontend's `state` changed.
     Frontend,
-    /// The event channel fired.
-    Port,
+    /// An op is waiting, or the event channel fired.
+    Port(Arrival),
+}
+
+/// How the frontend's port woke its future.
+struct Arrival {
+    /// An op was seen while polling the page (not by an event).
+    polled: bool,
+    /// A polling window ran out first: when it started.
+    ran_out: Option<Duration>,
+}
+
+/// How polling the page ended.
+enum Polled {
+    /// An op is waiting.
+    Op,
+    /// The window, which started at that time, ran out first.
+    RanOut(Duration),
+}
+
+/// Looks at the page this many times between two readings of the clock:
+/// under Xen a read of the TSC may be a VM exit, the cost polling avoids.
+const POLLS_PER_CLOCK: u32 = 64;
+
+/// Polls `c`'s page for an op for about `window`, with the port's
+/// notifications off meanwhile (back on however the future ends). The
+/// window is timed from the first reading of the clock, so an op that
+/// comes at once costs none.
+async fn poll_page<P: Platform>(platform: &P, c: &Connection<'_, P>, window: Duration) -> Polled {
+    /// Turns the port's notifications back on when polling ends.
+    struct Quiet<'a, E: EventPort>(&'a E);
+    impl<E: EventPort> Drop for Quiet<'_, E> {
+        fn drop(&mut self) {
+            self.0.enable_notifications();
+        }
+    }
+    let Ok(flags) = c.mapping.page().atomic_u32(FLAGS_OFFSET) else {
+        // A page that holds no handshake has nothing to poll.
+        return Polled::RanOut(platform.now());
+    };
+    c.port.disable_notifications();
+    let _quiet = Quiet(&c.port);
+    let mut polls = 0u32;
+    let mut deadline: Option<(Duration, Duration)> = None;
+    poll_fn(|cx| {
+        // Acquire: pairs with the frontend's barrier before it set the bit.
+        if flags.load(Ordering::Acquire) & XEN_PCIF_ACTIVE != 0 {
+            return Poll::Ready(Polled::Op);
+        }
+        polls = polls.wrapping_add(1);
+        if polls % POLLS_PER_CLOCK == 0 {
+            let now = platform.now();
+            let (started, until) = *deadline.get_or_insert((now, now.saturating_add(window)));
+            if now >= until {
+                return Poll::Ready(Polled::RanOut(started));
+            }
+        }
+        platform.spin();
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await
 }
 
 /// Whether to keep serving the frontend.
@@ -105,6 +169,13 @@ struct Frontend<'b, S: Store, P: Platform> {
     connection: Option<Connection<'b, P>>,
     /// Events that brought no op (XSA-332).
     throttle: Throttle,
+    /// How long to poll the page after an answer.
+    window: PollWindow,
+    /// Ops were answered: poll the page before waiting for an event.
+    poll_next: Cell<bool>,
+    /// Ops answered by polling: their events come all the same, later,
+    /// and the first of them finding no op is not spurious.
+    polled_ops: bool,
 }
 
 /// The life of the frontend at `key`, from probe to unregister.
@@ -139,6 +210,9 @@ pub(super) async fn serve_frontend<S: Store, P: Platform>(
         interrupts: backend.platform.interrupts(key.domid),
         connection: None,
         throttle: Throttle::default(),
+        window: PollWindow::default(),
+        poll_next: Cell::new(false),
+        polled_ops: false,
     };
     if let Err(reason) = frontend.switch(XenbusState::InitWait).await {
         frontend.fail(&reason).await;
@@ -263,9 +337,15 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
                         .map(Event::FrontendChanged)
                 }
                 Wake::Backend => Some(Event::BackendChanged),
-                Wake::Port => {
+                Wake::Port(arrival) => {
+                    if let Some(started) = arrival.ran_out {
+                        self.window.ran_out(started);
+                    }
                     if self.serve_ops().await > 0 {
                         self.throttle.served();
+                        self.answered(arrival.polled);
+                    } else if !arrival.polled && core::mem::take(&mut self.polled_ops) {
+                        // The event of an op answered by polling.
                     } else {
                         self.backend.update(self.key, |status| {
                             status.spurious_events = status.spurious_events.saturating_add(1)
@@ -289,8 +369,24 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
         }
     }
 
+    /// After ops came in (`polled`: seen while polling): adapts the
+    /// polling window to when they came, and polls before the next wait.
+    fn answered(&mut self, polled: bool) {
+        if polled {
+            self.polled_ops = true;
+            self.window.op_arrived(Duration::ZERO, true);
+        } else if self.window.needs_clock() {
+            self.window.op_arrived(self.platform().now(), false);
+        }
+        match self.window.window() {
+            Some(_) => self.poll_next.set(true),
+            None => self.window.skipped(self.platform().now()),
+        }
+    }
+
     /// Waits for the next thing to do; the port only once the throttle
-    /// allows.
+    /// allows, after polling the page for a while if ops were just
+    /// answered.
     async fn wait(
         &self,
         backend_watch: &mut S::Watch<'b>,
@@ -299,11 +395,31 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
         let mut backend_changed = pin!(backend_watch.next());
         let mut frontend_changed = pin!(frontend_watch.next());
         let until = self.throttle.until();
+        let poll = self.window.window().filter(|_| self.poll_next.get());
         let mut fired = pin!(self.connection.as_ref().map(|c| async move {
             if let Some(until) = until {
                 self.platform().sleep_until(until).await;
             }
+            let mut ran_out = None;
+            if let Some(window) = poll {
+                match poll_page(self.platform(), c, window).await {
+                    Polled::Op => {
+                        return Arrival {
+                            polled: true,
+                            ran_out,
+                        };
+                    }
+                    Polled::RanOut(started) => {
+                        self.poll_next.set(false);
+                        ran_out = Some(started);
+                    }
+                }
+            }
             c.port.wait().await;
+            Arrival {
+                polled: false,
+                ran_out,
+            }
         }));
         poll_fn(|cx| {
             if self.backend.take_recheck(self.key) {
@@ -316,7 +432,7 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
                 return Poll::Ready(Wake::Frontend);
             }
             match fired.as_mut().as_pin_mut().map(|port| port.poll(cx)) {
-                Some(Poll::Ready(())) => Poll::Ready(Wake::Port),
+                Some(Poll::Ready(arrival)) => Poll::Ready(Wake::Port(arrival)),
                 _ => Poll::Pending,
             }
         })

@@ -72,6 +72,7 @@ mod frontend;
 pub(crate) mod parse;
 mod pirqs;
 mod platform;
+mod poll;
 mod server;
 pub mod state;
 pub(crate) mod store;

@@ -83,6 +83,10 @@ pub trait Platform {
     /// Completes once [`Platform::now`] reaches `deadline`, letting the
     /// other frontends run meanwhile.
     fn sleep_until(&self, deadline: Duration) -> impl Future<Output = ()>;
+
+    /// A pause between two looks at a shared page while polling it (the
+    /// CPU's spin-loop hint; the simulator lets virtual time pass).
+    fn spin(&self);
 }
 
 /// Whether a domain still exists for a backend, from what
@@ -120,6 +124,14 @@ pub trait EventPort {
     /// Waits until the frontend has signalled since the last wait returned.
     /// Dropping the future before it is ready must not lose the event.
     fn wait(&self) -> impl Future<Output = ()>;
+
+    /// Stops the frontend's events from interrupting this domain (the port
+    /// is masked; Xen keeps them pending), while its page is polled.
+    fn disable_notifications(&self);
+
+    /// Lets its events interrupt this domain again. One that came while
+    /// they were off completes the next [`EventPort::wait`] at once.
+    fn enable_notifications(&self);
 }
 
 #[cfg(test)]
