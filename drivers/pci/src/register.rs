@@ -388,8 +388,18 @@ pub mod pcie {
     pub const LENGTH_V1: u16 = 0x24;
     /// Length of a version 2 capability.
     pub const LENGTH_V2: u16 = 0x3C;
+    /// Slot capabilities (RO, 32 bits; ports with a slot).
+    pub const SLOT_CAPABILITIES: u16 = 0x14;
     /// Slot control (RW, 16 bits; ports with a slot).
     pub const SLOT_CONTROL: u16 = 0x18;
+    /// Root capabilities (RO, 16 bits; root ports and event collectors).
+    pub const ROOT_CAPABILITIES: u16 = 0x1E;
+    /// Device capabilities 2 (RO, 32 bits; capability version 2).
+    pub const DEVICE_CAPABILITIES_2: u16 = 0x24;
+    /// Link capabilities 2 (RO, 32 bits; capability version 2).
+    pub const LINK_CAPABILITIES_2: u16 = 0x2C;
+    /// Slot capabilities 2 (RO, 32 bits; capability version 2).
+    pub const SLOT_CAPABILITIES_2: u16 = 0x34;
     /// Root control (RW, 16 bits; root ports and event collectors).
     pub const ROOT_CONTROL: u16 = 0x1C;
     /// Device control 2 (RW, 16 bits; capability version 2).
@@ -441,6 +451,14 @@ pub mod aer {
     pub const ROOT_STATUS: u16 = 0x30;
     /// Length of the capability of an endpoint.
     pub const LENGTH: u16 = 0x48;
+}
+
+/// Device Serial Number extended capability (ID 0x0003), relative to it.
+pub mod dsn {
+    /// The 64-bit serial number (RO), low dword first.
+    pub const SERIAL: u16 = 0x4;
+    /// Length of the capability.
+    pub const LENGTH: u16 = 0xC;
 }
 
 /// PCI-X capability (ID 0x07), relative to it.

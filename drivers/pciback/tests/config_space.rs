@@ -150,6 +150,83 @@ fn every_byte_reads_as_linux_shows_it_at_every_size_and_alignment() {
     assert!(machine.writes().is_empty());
 }
 
+/// Every read this domain makes of a device is a VM exit under Xen: the
+/// registers the PCI specifications make read-only (IDs, class, header
+/// type, subsystem, capability pointers and headers, the PCIe capabilities
+/// registers, MSI-X's table and PBA offsets, extended capability headers)
+/// and the fields with values of their own are answered from what was
+/// read at take time. Live registers (status, control, AER status) are
+/// read from the device every time, and the guest sees them change.
+#[test]
+fn read_only_registers_are_answered_from_take_time_and_live_ones_from_the_device() {
+    let mut machine = machine();
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    let kept: &[(i32, i32)] = &[
+        (0x00, 4),               // vendor, device
+        (0x08, 4),               // revision, class
+        (0x0E, 1),               // header type
+        (0x2C, 4),               // subsystem
+        (0x34, 1),               // capability pointer
+        (0x3C, 4),               // line (virtual), pin, Min_Gnt, Max_Lat
+        (PM as i32, 2),          // a capability's ID and next
+        (MSIX as i32 + 4, 4),    // MSI-X table offset
+        (MSIX as i32 + 8, 4),    // MSI-X PBA offset
+        (PCIE as i32 + 4, 4),    // device capabilities
+        (PCIE as i32 + 0x0C, 4), // link capabilities
+        (0x100, 4),              // the AER capability's header
+    ];
+    let reads = machine.bus.reads();
+    for &(offset, size) in kept {
+        let (err, value) = machine.read(&mut guest, GUEST_NIC, offset, size);
+        assert_eq!(err, 0);
+        if offset != 0x3C {
+            let width = Width::from_bytes(size as u32).unwrap();
+            assert_eq!(
+                value,
+                machine.peek(NIC, offset as u16, width),
+                "{offset:#x}"
+            );
+        }
+    }
+    assert_eq!(
+        machine.bus.reads(),
+        reads,
+        "kept registers were read from the device"
+    );
+    // Live: the status register, the PCIe device status, AER's status.
+    for (offset, size) in [(0x06, 2), (PCIE as i32 + 0x0A, 2), (0x104, 4)] {
+        let before = machine.bus.reads();
+        machine.read(&mut guest, GUEST_NIC, offset, size);
+        assert!(
+            machine.bus.reads() > before,
+            "{offset:#x} not read from the device"
+        );
+    }
+    // A status bit the device sets is seen at once.
+    let status = machine.peek(NIC, 0x06, Width::Word);
+    machine.bus.poke(
+        NIC,
+        0x06,
+        Width::Word,
+        status | u32::from(Status::INTERRUPT_STATUS.bits()),
+    );
+    let (_, seen) = machine.read(&mut guest, GUEST_NIC, 0x06, 2);
+    assert_ne!(seen & u32::from(Status::INTERRUPT_STATUS.bits()), 0);
+}
+
+/// A device that does not follow the specification (a "read-only"
+/// register that takes writes) shows what a permissive write left in it.
+#[test]
+fn a_permissive_write_to_a_kept_register_is_read_back_from_the_device() {
+    let device = nic().writable(0x2C, Width::Dword, 0xFFFF_FFFF);
+    let mut machine = Machine::new([(NIC, device)]);
+    let options = DeviceOptions { permissive: true };
+    let mut guest = nic_guest(&machine, &options);
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x2C, 2, 0x1234), 0);
+    assert_eq!(machine.peek(NIC, 0x2C, Width::Word), 0x1234);
+    assert_eq!(machine.read(&mut guest, GUEST_NIC, 0x2C, 2), (0, 0x1234));
+}
+
 #[test]
 fn the_command_register_reads_hardware_guest_bits_and_cached_others() {
     let mut machine = machine();

@@ -30,6 +30,7 @@ mod command;
 mod field;
 mod header;
 mod quirks;
+mod snapshot;
 
 use alloc::vec::Vec;
 
@@ -99,19 +100,41 @@ fn merge(value: u32, new: u32, mask: u32, new_at: u16, value_at: u16) -> u32 {
     (value & !mask) | (new & mask)
 }
 
-/// For each dword some field touches, the fields touching it, in list
-/// order: an access (always inside one dword) visits only those.
+/// What one dword of configuration space has: the fields touching it (in
+/// list order), which of its bytes they virtualize, and the read-only bytes
+/// kept from take time (`snapshot`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Dword {
+    /// Its number (offset / 4).
+    dword: u16,
+    /// Its fields: `start..end` of [`DwordIndex::fields`].
+    start: u16,
+    end: u16,
+    /// Byte lanes a field with a value of its own covers.
+    virtual_lanes: u8,
+    /// Byte lanes kept from take time, the same as a bit mask, and their
+    /// values.
+    fixed_lanes: u8,
+    fixed_mask: u32,
+    fixed: u32,
+}
+
+/// For each dword with fields or kept bytes, what it has: an access (always
+/// inside one dword) looks at nothing else.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct DwordIndex {
-    /// (dword, start, end) into `fields`, sorted by dword.
-    dwords: Vec<(u16, u16, u16)>,
+    /// Sorted by dword.
+    dwords: Vec<Dword>,
+    /// Their dwords, for the search.
+    keys: Vec<u16>,
     /// Field indices, grouped by dword.
     fields: Vec<u16>,
 }
 
 impl DwordIndex {
-    /// The index of `fields`.
-    fn new(fields: &[Field]) -> Self {
+    /// The index of `fields` and the read-only bytes `fixed` (as
+    /// [`snapshot::read_only`] gives them).
+    fn new(fields: &[Field], fixed: &[(u16, u8, u32)]) -> Self {
         let mut pairs: Vec<(u16, u16)> = Vec::new();
         for (index, field) in (0_u16..).zip(fields) {
             let first = field.offset / 4;
@@ -122,26 +145,115 @@ impl DwordIndex {
         let mut index = Self::default();
         for (dword, field) in pairs {
             let position = u16::try_from(index.fields.len()).unwrap_or(u16::MAX);
+            let lanes = fields
+                .get(usize::from(field))
+                .filter(|field| field.register.virtualizes_reads())
+                .map_or(0, |field| field_lanes(field, dword));
             match index.dwords.last_mut() {
-                Some((last, _, end)) if *last == dword => *end = position.saturating_add(1),
-                _ => index
-                    .dwords
-                    .push((dword, position, position.saturating_add(1))),
+                Some(entry) if entry.dword == dword => {
+                    entry.end = position.saturating_add(1);
+                    entry.virtual_lanes |= lanes;
+                }
+                _ => index.dwords.push(Dword {
+                    dword,
+                    start: position,
+                    end: position.saturating_add(1),
+                    virtual_lanes: lanes,
+                    ..Dword::default()
+                }),
             }
             index.fields.push(field);
         }
+        for &(dword, lanes, value) in fixed {
+            match index
+                .dwords
+                .binary_search_by_key(&dword, |entry| entry.dword)
+            {
+                Ok(found) => {
+                    if let Some(entry) = index.dwords.get_mut(found) {
+                        entry.fixed_lanes = lanes;
+                        entry.fixed_mask = lane_bits(lanes);
+                        entry.fixed = value;
+                    }
+                }
+                Err(at) => index.dwords.insert(
+                    at,
+                    Dword {
+                        dword,
+                        fixed_lanes: lanes,
+                        fixed_mask: lane_bits(lanes),
+                        fixed: value,
+                        ..Dword::default()
+                    },
+                ),
+            }
+        }
+        index.keys = index.dwords.iter().map(|entry| entry.dword).collect();
         index
+    }
+
+    /// What `dword` has, if anything.
+    fn entry(&self, dword: u16) -> Option<&Dword> {
+        self.keys
+            .binary_search(&dword)
+            .ok()
+            .and_then(|found| self.dwords.get(found))
     }
 
     /// The fields touching `dword`, in list order.
     fn get(&self, dword: u16) -> &[u16] {
-        self.dwords
-            .binary_search_by_key(&dword, |(dword, _, _)| *dword)
-            .ok()
-            .and_then(|found| self.dwords.get(found))
-            .and_then(|(_, start, end)| self.fields.get(usize::from(*start)..usize::from(*end)))
+        self.entry(dword)
+            .map(|entry| self.fields_of(entry))
             .unwrap_or_default()
     }
+
+    /// The fields of `entry`, in list order.
+    fn fields_of(&self, entry: &Dword) -> &[u16] {
+        self.fields
+            .get(usize::from(entry.start)..usize::from(entry.end))
+            .unwrap_or_default()
+    }
+
+    /// Reads again the kept bytes `access` covers, after a write reached
+    /// the hardware.
+    fn refresh<A: ConfigAccess + ?Sized>(&mut self, hw: &Hardware<'_, A>, access: Access) {
+        let dword = access.offset / 4;
+        let Ok(found) = self
+            .dwords
+            .binary_search_by_key(&dword, |entry| entry.dword)
+        else {
+            return;
+        };
+        let Some(entry) = self.dwords.get_mut(found) else {
+            return;
+        };
+        let touched = entry.fixed_lanes & snapshot::lanes(access.offset, access.width.bytes());
+        for lane in (0..4u16).filter(|lane| touched & (1 << lane) != 0) {
+            let shift = u32::from(lane) * 8;
+            let byte = u32::from(hw.read8(dword.saturating_mul(4).saturating_add(lane)));
+            entry.fixed = (entry.fixed & !(0xFF << shift)) | (byte << shift);
+        }
+    }
+}
+
+/// Byte lanes as a mask of their bits.
+fn lane_bits(lanes: u8) -> u32 {
+    (0..4u32)
+        .filter(|lane| lanes & (1 << lane) != 0)
+        .fold(0, |mask, lane| {
+            mask | 0xFF_u32.checked_shl(lane.saturating_mul(8)).unwrap_or(0)
+        })
+}
+
+/// The byte lanes of `dword` that `field` covers.
+fn field_lanes(field: &Field, dword: u16) -> u8 {
+    let start = u32::from(dword) * 4;
+    (0..4u32)
+        .filter(|lane| {
+            let byte = start.saturating_add(*lane);
+            byte >= u32::from(field.offset) && byte < field.end()
+        })
+        .fold(0, |lanes, lane| lanes | (1 << lane))
 }
 
 /// The virtual configuration space of one device.
@@ -189,7 +301,19 @@ impl ConfigSpace {
                 None => warn!("pciback {}: {quirk} does not fit, ignored", state.address),
             }
         }
-        space.index = DwordIndex::new(&space.fields);
+        // Read-only registers a field does not handle with a value of its
+        // own (only the header's pin, read through, is both).
+        let fixed = snapshot::read_only(hw, state, |byte| {
+            let access = Access {
+                offset: byte,
+                width: Width::Byte,
+            };
+            space
+                .fields
+                .iter()
+                .any(|field| access.overlaps(field) && field.register != Register::ReadOnly)
+        });
+        space.index = DwordIndex::new(&space.fields, &fixed);
         space
     }
 
@@ -237,8 +361,26 @@ impl ConfigSpace {
         state: &DeviceState,
         access: Access,
     ) -> u32 {
-        let mut value = hw.read(access.width, access.offset);
-        for index in self.index.get(access.offset / 4) {
+        let entry = self.index.entry(access.offset / 4);
+        let (answered, fixed_lanes) = entry.map_or((0, 0), |entry| {
+            (entry.virtual_lanes | entry.fixed_lanes, entry.fixed_lanes)
+        });
+        let lanes = snapshot::lanes(access.offset, access.width.bytes());
+        // Bytes the kept values or virtual fields answer need no hardware.
+        let mut value = if answered & lanes == lanes {
+            0
+        } else {
+            hw.read(access.width, access.offset)
+        };
+        let Some(entry) = entry else {
+            return value & access.width.mask();
+        };
+        if fixed_lanes & lanes != 0 {
+            let shift = u32::from(access.offset % 4) * 8;
+            let kept = entry.fixed_mask.checked_shr(shift).unwrap_or(0);
+            value = (value & !kept) | (entry.fixed.checked_shr(shift).unwrap_or(0) & kept);
+        }
+        for index in self.index.fields_of(entry) {
             let Some(field) = self.fields.get(usize::from(*index)) else {
                 continue;
             };
@@ -285,17 +427,23 @@ impl ConfigSpace {
                 if !access.overlaps(field) {
                     continue;
                 }
-                let current =
-                    field
-                        .register
-                        .read(context.hw, context.state, field.offset, field.width);
-                let merged = merge(
-                    current,
-                    value,
-                    access.width.mask(),
-                    access.offset,
-                    field.offset,
-                ) & field.width.mask();
+                // A write of the whole field needs no read of it (Linux
+                // reads it anyway; a read has no side effect to keep).
+                let merged = if access.offset == field.offset && access.width == field.width {
+                    value & field.width.mask()
+                } else {
+                    let current =
+                        field
+                            .register
+                            .read(context.hw, context.state, field.offset, field.width);
+                    merge(
+                        current,
+                        value,
+                        access.width.mask(),
+                        access.offset,
+                        field.offset,
+                    ) & field.width.mask()
+                };
                 result = field
                     .register
                     .write(&mut context, field.offset, field.width, merged)
@@ -306,6 +454,7 @@ impl ConfigSpace {
         if !handled && result.is_ok() {
             if permissive {
                 hw.write(access.width, access.offset, value);
+                self.index.refresh(hw, access);
             } else if !state.warned_on_write {
                 state.warned_on_write = true;
                 warn!(
