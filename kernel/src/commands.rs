@@ -211,14 +211,18 @@ fn stats(xen: &Xen, backend: &PciBackend, label: Option<&str>) {
         .map(|(op, n)| format!("{op}:{n}"))
         .collect();
     let ops: u64 = backend.frontends().iter().map(|f| f.ops).sum();
+    let polling = backend.polling();
     log::info!(
         target: "stats",
-        "{}hypercalls {} ({}), upcalls {}, halts {}, ops {ops}",
+        "{}hypercalls {} ({}), upcalls {}, halts {}, ops {ops}, polls {} (ops seen {}, looks {})",
         label.map(|label| format!("{label}: ")).unwrap_or_default(),
         xen.hv.total(),
         by_number.join(" "),
         ports::UPCALLS.load(Ordering::Relaxed),
-        idle::HALTS.load(Ordering::Relaxed)
+        idle::HALTS.load(Ordering::Relaxed),
+        polling.windows,
+        polling.ops_seen,
+        polling.looks
     );
     let (used, size) = memory::heap::usage();
     log::info!(

@@ -1199,12 +1199,16 @@ fn scenario_c_benchmark_against_linux_pciback() {
             })
             .collect();
         lines.push(format!(
-            "per op, {step} ({ops} ops): {:.2} VM exits ({}), {:.2} hypercalls, {:.2} upcalls, {:.2} halts",
+            "per op, {step} ({ops} ops): {:.2} VM exits ({}), {:.2} hypercalls, {:.2} upcalls, \
+             {:.2} halts; polling windows {:.2} (seeing the op {:.2}), looks {:.1}",
             per_op(exits),
             by_reason.join(", "),
             per_op(count("hypercalls")),
             per_op(count("upcalls")),
             per_op(count("halts")),
+            per_op(count("polls")),
+            per_op(count("seen")),
+            per_op(count("looks")),
         ));
     }
     let bench = format!(

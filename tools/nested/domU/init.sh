@@ -93,6 +93,7 @@ bench() {
             for dev in "$@"; do
                 result $(cfgread "$dev" "$samples" $kind | sed "s/^roundtrip $kind /roundtrip $workload /")
             done
+            result bench-timeouts "$workload $(dmesg | grep -c 'pciback not responding')"
         fi
         bench_done $workload
     done

@@ -74,7 +74,11 @@ bench() {
             poll_until 30 echoing || fail "no echo for $1's evtping"
             xenstore-write "$home/bench-echoing" 1
         fi
-        poll_until 300 step_done || fail "$1 did not finish benchmark step $step"
+        if ! poll_until 300 step_done; then
+            [ -z "$bdd" ] || dom0-helper command "$bdd" stats "$label-$step-stuck" > /dev/null || true
+            [ -z "$bdd" ] || dom0-helper command "$bdd" devices > /dev/null || true
+            fail "$1 did not finish benchmark step $step"
+        fi
         wait
         xenperf -f > /tmp/perf-after
         [ -z "$bdd" ] || dom0-helper command "$bdd" stats "$label-$step-after" > /dev/null

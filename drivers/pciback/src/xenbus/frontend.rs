@@ -107,8 +107,12 @@ const POLLS_PER_CLOCK: u32 = 64;
 /// Polls `c`'s page for an op for about `window`, with the port's
 /// notifications off meanwhile (back on however the future ends). The
 /// window is timed from the first reading of the clock, so an op that
-/// comes at once costs none.
-async fn poll_page<P: Platform>(platform: &P, c: &Connection<'_, P>, window: Duration) -> Polled {
+/// comes at once costs none. Also says how many looks it took.
+async fn poll_page<P: Platform>(
+    platform: &P,
+    c: &Connection<'_, P>,
+    window: Duration,
+) -> (Polled, u32) {
     /// Turns the port's notifications back on when polling ends.
     struct Quiet<'a, E: EventPort>(&'a E);
     impl<E: EventPort> Drop for Quiet<'_, E> {
@@ -118,13 +122,13 @@ async fn poll_page<P: Platform>(platform: &P, c: &Connection<'_, P>, window: Dur
     }
     let Ok(flags) = c.mapping.page().atomic_u32(FLAGS_OFFSET) else {
         // A page that holds no handshake has nothing to poll.
-        return Polled::RanOut(platform.now());
+        return (Polled::RanOut(platform.now()), 0);
     };
     c.port.disable_notifications();
     let _quiet = Quiet(&c.port);
     let mut polls = 0u32;
     let mut deadline: Option<(Duration, Duration)> = None;
-    poll_fn(|cx| {
+    let polled = poll_fn(|cx| {
         // Acquire: pairs with the frontend's barrier before it set the bit.
         if flags.load(Ordering::Acquire) & XEN_PCIF_ACTIVE != 0 {
             return Poll::Ready(Polled::Op);
@@ -141,7 +145,8 @@ async fn poll_page<P: Platform>(platform: &P, c: &Connection<'_, P>, window: Dur
         cx.waker().wake_by_ref();
         Poll::Pending
     })
-    .await
+    .await;
+    (polled, polls.saturating_add(1))
 }
 
 /// Whether to keep serving the frontend.
@@ -402,7 +407,10 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
             }
             let mut ran_out = None;
             if let Some(window) = poll {
-                match poll_page(self.platform(), c, window).await {
+                let (polled, looks) = poll_page(self.platform(), c, window).await;
+                self.backend
+                    .polled(matches!(polled, Polled::Op), u64::from(looks));
+                match polled {
                     Polled::Op => {
                         return Arrival {
                             polled: true,

@@ -209,6 +209,19 @@ pub struct Backend<S: Store, P: Platform> {
     frontends: RefCell<BTreeMap<FrontendKey, Entry>>,
     /// The benchmark's floor: configuration reads are answered at once.
     reads_at_once: Cell<bool>,
+    /// What polling the frontends' pages did.
+    polling: Cell<PollingStats>,
+}
+
+/// What polling the frontends' pages did, for every frontend since boot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PollingStats {
+    /// Windows started.
+    pub windows: u64,
+    /// Of those, the ones that saw an op.
+    pub ops_seen: u64,
+    /// Looks at a page.
+    pub looks: u64,
 }
 
 impl<S: Store, P: Platform> Backend<S, P> {
@@ -222,6 +235,7 @@ impl<S: Store, P: Platform> Backend<S, P> {
             pool: RefCell::new(devices),
             frontends: RefCell::new(BTreeMap::new()),
             reads_at_once: Cell::new(false),
+            polling: Cell::new(PollingStats::default()),
         }
     }
 
@@ -237,6 +251,20 @@ impl<S: Store, P: Platform> Backend<S, P> {
     /// in it. Other ops are served as always.
     pub fn answer_reads_at_once(&self, on: bool) {
         self.reads_at_once.set(on);
+    }
+
+    /// What polling the frontends' pages did so far.
+    pub fn polling(&self) -> PollingStats {
+        self.polling.get()
+    }
+
+    /// Adds one polling window's figures.
+    fn polled(&self, saw_op: bool, looks: u64) {
+        let mut stats = self.polling.get();
+        stats.windows = stats.windows.saturating_add(1);
+        stats.ops_seen = stats.ops_seen.saturating_add(u64::from(saw_op));
+        stats.looks = stats.looks.saturating_add(looks);
+        self.polling.set(stats);
     }
 
     /// The devices no frontend has.
