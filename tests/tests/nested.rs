@@ -1211,6 +1211,43 @@ fn scenario_c_benchmark_against_linux_pciback() {
             per_op(count("looks")),
         ));
     }
+    // CPU time: the driver domain's during each of its steps, dom0's
+    // during Linux's (xl list's Time(s), 0.1 s resolution), and the driver
+    // domain's over 10 idle seconds before the guest came.
+    let cpu = |label: &str, step: &str| -> f64 {
+        let perf = c
+            .facts_named("dom0", "perf")
+            .find(|line| line.starts_with(&format!("{label} {step} ")))
+            .unwrap_or_else(|| panic!("no `perf {label} {step}` from dom0"));
+        let (before, after) = field::<String>(perf, "cpu_s")
+            .split_once(',')
+            .map(|(a, b)| (number::<f64>(a, perf), number::<f64>(b, perf)))
+            .unwrap_or_else(|| panic!("no cpu_s=before,after in `{perf}`"));
+        after - before
+    };
+    let steps: Vec<String> = WORKLOADS
+        .iter()
+        .map(|step| {
+            format!(
+                "{step} {:.1} s (dom0 for Linux {:.1} s)",
+                cpu("ours", step),
+                cpu("linux", step)
+            )
+        })
+        .collect();
+    lines.push(format!(
+        "CPU time of the driver domain per step: {}",
+        steps.join(", ")
+    ));
+    let idle = dom0(c, "driver-domain-idle-cpu");
+    let (before, after) = field::<String>(idle, "cpu_s")
+        .split_once(',')
+        .map(|(a, b)| (number::<f64>(a, idle), number::<f64>(b, idle)))
+        .unwrap_or_else(|| panic!("no cpu_s= in `{idle}`"));
+    lines.push(format!(
+        "idle: the driver domain used {:.1} s of CPU in 10 s with no guest",
+        after - before
+    ));
     let bench = format!(
         "scenario c, the benchmark (the same guest through the driver domain and through dom0's \
          Linux xen-pciback, in one boot; per op; medians, averaged over the devices):\n{}\n",

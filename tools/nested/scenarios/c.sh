@@ -35,6 +35,10 @@ fail() {
 # guest_said NAME TEXT: as console_has, for the guests' NESTED-RESULT lines.
 guest_said() { console_has "$1" "NESTED-RESULT $2"; }
 
+# cpu_seconds DOMID: the CPU time the domain has used, in seconds (the
+# Time(s) column of `xl list`).
+cpu_seconds() { xl list "$1" | awk 'NR == 2 { print $6 }'; }
+
 # bench GUEST LABEL [DD]: answers the benchmark steps of GUEST (its
 # /init's `bench`), one at a time. Around each step, Xen's performance
 # counters (`xenperf -f`: VM exits by reason; the driver domain is the only
@@ -59,6 +63,7 @@ bench() {
         [ "$step" != evtping ] || xenstore-write "$home/bench-remote" "${bdd:-0}"
         xenperf -f > /tmp/perf-before
         [ -z "$bdd" ] || dom0-helper command "$bdd" stats "$label-$step-before" > /dev/null
+        cpu_before=$(cpu_seconds "${bdd:-0}")
         xenstore-write "$home/bench-go" "$step"
         if [ "$step" = evtping ]; then
             has_port() { xenstore-read "$home/bench-port" > /dev/null 2>&1; }
@@ -81,6 +86,7 @@ bench() {
         fi
         wait
         xenperf -f > /tmp/perf-after
+        cpu_after=$(cpu_seconds "${bdd:-0}")
         [ -z "$bdd" ] || dom0-helper command "$bdd" stats "$label-$step-after" > /dev/null
         [ "$step" != floor ] || dom0-helper command "$bdd" op-floor off > /dev/null
         result perf "$label $step $(awk '
@@ -88,7 +94,7 @@ bench() {
                               k = split(line, a); for (i = 1; i <= k; i++) v[n, i - 1] = a[i] }
             END { t = 0; s = ""
                   for (i = 0; i < k; i++) { d = v[2, i] - v[1, i]; if (d) { t += d; s = s " " i ":" d } }
-                  print "vmexits=" t s }' /tmp/perf-before /tmp/perf-after)"
+                  print "vmexits=" t s }' /tmp/perf-before /tmp/perf-after) cpu_s=$cpu_before,$cpu_after"
     done
 }
 
@@ -156,6 +162,10 @@ wait_until 10 driver_domain_said 'serving backend/pci' ||
 mark driver-domain-up
 # Let it see guests die (@releaseDomain fires for it only if it may read it).
 xenstore-chmod @releaseDomain n0 "r$DD"
+# What it costs when no guest is served: its CPU time over 10 idle seconds.
+idle_before=$(cpu_seconds "$DD")
+sleep 10
+result driver-domain-idle-cpu "seconds=10 cpu_s=$idle_before,$(cpu_seconds "$DD")"
 
 ################################################################################
 # 3. The guest, through the driver domain
