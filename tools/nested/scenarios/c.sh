@@ -53,7 +53,7 @@ bench() {
     for step in read0 dump status write floor evtping; do
         at_step() { [ "$(xenstore-read "$home/bench" 2>/dev/null)" = "$step" ]; }
         step_done() { [ "$(xenstore-read "$home/bench-done" 2>/dev/null)" = "$step" ]; }
-        poll_until 300 at_step || fail "$1 did not reach benchmark step $step"
+        poll_until 120 at_step || fail "$1 did not reach benchmark step $step"
         if [ "$step" = floor ] && [ -z "$bdd" ]; then
             xenstore-write "$home/bench-go" skip
             poll_until 30 step_done || fail "$1 did not skip benchmark step $step"
@@ -79,7 +79,7 @@ bench() {
             poll_until 30 echoing || fail "no echo for $1's evtping"
             xenstore-write "$home/bench-echoing" 1
         fi
-        if ! poll_until 300 step_done; then
+        if ! poll_until 120 step_done; then
             [ -z "$bdd" ] || dom0-helper command "$bdd" stats "$label-$step-stuck" > /dev/null || true
             [ -z "$bdd" ] || dom0-helper command "$bdd" devices > /dev/null || true
             fail "$1 did not finish benchmark step $step"
