@@ -80,7 +80,10 @@ bench_step() {
     wait_until 300 bench_go "$1" || { result bench-stalled "$1"; exit 1; }
     [ "$(xenstore-read data/bench-go)" = "$1" ]
 }
-bench_done() { xenstore-write data/bench-go "" data/bench-done "$1"; }
+bench_done() {
+    mark "bench-done-$1"
+    xenstore-write data/bench-go "" data/bench-done "$1"
+}
 bench() {
     for workload in read0 dump status write floor; do
         kind=$workload samples=500

@@ -54,6 +54,7 @@ bench() {
         at_step() { [ "$(xenstore-read "$home/bench" 2>/dev/null)" = "$step" ]; }
         step_done() { [ "$(xenstore-read "$home/bench-done" 2>/dev/null)" = "$step" ]; }
         poll_until 120 at_step || fail "$1 did not reach benchmark step $step"
+        mark "bench-$label-$step"
         if [ "$step" = floor ] && [ -z "$bdd" ]; then
             xenstore-write "$home/bench-go" skip
             poll_until 30 step_done || fail "$1 did not skip benchmark step $step"
