@@ -82,7 +82,7 @@ bench_step() {
 }
 bench_done() {
     mark "bench-done-$1"
-    xenstore-write data/bench-go "" data/bench-done "$1"
+    xenstore-write data/bench-go - data/bench-done "$1"
 }
 bench() {
     for workload in read0 dump status write floor; do
