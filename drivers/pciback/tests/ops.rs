@@ -329,6 +329,28 @@ struct Observer<'a> {
     capability: u16,
 }
 
+impl<'a> Observer<'a> {
+    fn new(bus: &'a SimBus, capability: u16) -> Self {
+        Self {
+            bus,
+            inner: FakeInterrupts::new(FIRST_PIRQ),
+            seen: Vec::new(),
+            capability,
+        }
+    }
+
+    /// Serves `request` for `guest` over `machine`, mapping through `self`.
+    fn serve(
+        &mut self,
+        machine: &Machine,
+        guest: &mut GuestDevices,
+        mut request: XenPciOp,
+    ) -> (i32, u32) {
+        let reply = at_once(guest.handle(&mut request, &machine.bus, self, &machine.delay));
+        (reply.err, reply.value)
+    }
+}
+
 impl InterruptControl for Observer<'_> {
     fn map(&mut self, function: Address, msix: Option<MsixVector>) -> Result<u32, Errno> {
         let word = |offset| self.bus.peek(function, offset, Width::Word).unwrap() as u16;
@@ -341,6 +363,20 @@ impl InterruptControl for Observer<'_> {
     }
 }
 
+/// A 16-bit register of the NIC, as the hardware holds it.
+fn word(machine: &Machine, offset: u16) -> u16 {
+    machine.peek(NIC, offset, Width::Word) as u16
+}
+
+/// Linux's `pci_msi_shutdown` and `pci_msix_shutdown` left the device so:
+/// `enable` (of the capability at `capability`) off, INTx back on, and no
+/// PIRQ mapped through `interrupts`.
+fn assert_turned_off(machine: &Machine, capability: u16, enable: u16, interrupts: &FakeInterrupts) {
+    assert_eq!(word(machine, capability + 2) & enable, 0, "still enabled");
+    assert_eq!(word(machine, 0x04) & INTX_DISABLE, 0, "INTx still disabled");
+    assert!(interrupts.mapped().is_empty(), "{:?}", interrupts.mapped());
+}
+
 /// Linux's `msi_capability_init` and `pci_msi_shutdown` as dom0 runs them
 /// for pciback: the PIRQ mapped while MSI is off, then INTx disabled in
 /// the command register and MSI enabled with one vector; on disable, MSI
@@ -349,45 +385,35 @@ impl InterruptControl for Observer<'_> {
 fn msi_is_enabled_and_disabled_in_linuxs_order() {
     let (machine, mut guest) = msi_machine();
     // Multiple Message Enable left at 4 vectors by someone: MSI gets one.
-    let control = machine.peek(NIC, MSI + 2, Width::Word);
-    machine.bus.poke(NIC, MSI + 2, Width::Word, control | 0x20);
-    let mut observer = Observer {
-        bus: &machine.bus,
-        inner: FakeInterrupts::new(FIRST_PIRQ),
-        seen: Vec::new(),
-        capability: MSI,
-    };
-    let mut enable = op(XEN_PCI_OP_ENABLE_MSI, GUEST_NIC);
-    let reply = at_once(guest.handle(&mut enable, &machine.bus, &mut observer, &machine.delay));
-    assert_eq!((reply.err, reply.value), (0, FIRST_PIRQ));
-    let command = machine.peek(NIC, 0x04, Width::Word);
+    machine.bus.poke(
+        NIC,
+        MSI + 2,
+        Width::Word,
+        u32::from(word(&machine, MSI + 2) | 0x20),
+    );
+    let mut observer = Observer::new(&machine.bus, MSI);
+    let enable = op(XEN_PCI_OP_ENABLE_MSI, GUEST_NIC);
+    assert_eq!(
+        observer.serve(&machine, &mut guest, enable),
+        (0, FIRST_PIRQ)
+    );
     let [(command_at_map, control_at_map)] = observer.seen[..] else {
         panic!("one map: {:?}", observer.seen)
     };
     assert_eq!(command_at_map & INTX_DISABLE, 0, "INTx on while mapping");
     assert_eq!(control_at_map & MSI_ENABLE, 0, "MSI off while mapping");
     assert_ne!(
-        command & u32::from(INTX_DISABLE),
+        word(&machine, 0x04) & INTX_DISABLE,
         0,
         "INTx disabled under MSI"
     );
-    let control = machine.peek(NIC, MSI + 2, Width::Word) as u16;
     assert_eq!(
-        control & (MSI_ENABLE | 0x70),
+        word(&machine, MSI + 2) & (MSI_ENABLE | 0x70),
         MSI_ENABLE,
         "MSI on, one vector"
     );
-    let mut disable = op(XEN_PCI_OP_DISABLE_MSI, GUEST_NIC);
-    at_once(guest.handle(&mut disable, &machine.bus, &mut observer, &machine.delay));
-    assert_eq!(
-        machine.peek(NIC, MSI + 2, Width::Word) as u16 & MSI_ENABLE,
-        0
-    );
-    assert_eq!(
-        machine.peek(NIC, 0x04, Width::Word) as u16 & INTX_DISABLE,
-        0
-    );
-    assert!(observer.inner.mapped().is_empty());
+    observer.serve(&machine, &mut guest, op(XEN_PCI_OP_DISABLE_MSI, GUEST_NIC));
+    assert_turned_off(&machine, MSI, MSI_ENABLE, &observer.inner);
 }
 
 /// Linux's `msix_capability_init`: Enable and Function Mask set before the
@@ -398,15 +424,11 @@ fn msi_is_enabled_and_disabled_in_linuxs_order() {
 #[test]
 fn msix_is_enabled_masked_with_the_tables_bar_and_disabled_in_linuxs_order() {
     let (machine, mut guest) = msi_machine();
-    let mut observer = Observer {
-        bus: &machine.bus,
-        inner: FakeInterrupts::new(FIRST_PIRQ),
-        seen: Vec::new(),
-        capability: MSIX,
-    };
-    let mut request = msix_op(2, &[3, 1]);
-    let reply = at_once(guest.handle(&mut request, &machine.bus, &mut observer, &machine.delay));
-    assert_eq!((reply.err, reply.value), (0, 0));
+    let mut observer = Observer::new(&machine.bus, MSIX);
+    assert_eq!(
+        observer.serve(&machine, &mut guest, msix_op(2, &[3, 1])),
+        (0, 0)
+    );
     assert_eq!(observer.seen.len(), 2);
     for &(command, control) in &observer.seen {
         assert_eq!(
@@ -417,44 +439,26 @@ fn msix_is_enabled_masked_with_the_tables_bar_and_disabled_in_linuxs_order() {
         assert_eq!(command & INTX_DISABLE, 0, "INTx still on while mapping");
     }
     // msi_device's table is at offset 0x2000 of BAR 0 (0xfe00_0000).
-    let table = |entry| {
-        Some(MsixVector {
+    let map = |entry, pirq| InterruptCall::Map {
+        function: NIC,
+        msix: Some(MsixVector {
             entry,
             table_base: 0xfe00_0000,
-        })
+        }),
+        pirq: Some(pirq),
     };
     assert_eq!(
         observer.inner.calls(),
-        [
-            InterruptCall::Map {
-                function: NIC,
-                msix: table(3),
-                pirq: Some(FIRST_PIRQ)
-            },
-            InterruptCall::Map {
-                function: NIC,
-                msix: table(1),
-                pirq: Some(FIRST_PIRQ + 1)
-            },
-        ]
-    );
-    let control = machine.peek(NIC, MSIX + 2, Width::Word) as u16;
-    assert_eq!(control & MSIX_MASKED, MSIX_ENABLE, "enabled, unmasked");
-    assert_ne!(
-        machine.peek(NIC, 0x04, Width::Word) as u16 & INTX_DISABLE,
-        0
-    );
-    let mut disable = op(XEN_PCI_OP_DISABLE_MSIX, GUEST_NIC);
-    at_once(guest.handle(&mut disable, &machine.bus, &mut observer, &machine.delay));
-    assert_eq!(
-        machine.peek(NIC, MSIX + 2, Width::Word) as u16 & MSIX_MASKED,
-        0
+        [map(3, FIRST_PIRQ), map(1, FIRST_PIRQ + 1)]
     );
     assert_eq!(
-        machine.peek(NIC, 0x04, Width::Word) as u16 & INTX_DISABLE,
-        0
+        word(&machine, MSIX + 2) & MSIX_MASKED,
+        MSIX_ENABLE,
+        "enabled, unmasked"
     );
-    assert!(observer.inner.mapped().is_empty());
+    assert_ne!(word(&machine, 0x04) & INTX_DISABLE, 0);
+    observer.serve(&machine, &mut guest, op(XEN_PCI_OP_DISABLE_MSIX, GUEST_NIC));
+    assert_turned_off(&machine, MSIX, MSIX_MASKED, &observer.inner);
 }
 
 /// A mapping that fails half way leaves nothing: the PIRQs mapped so far
@@ -495,15 +499,7 @@ fn disable_msi_turns_off_msix_left_on_by_linuxs_pcifront() {
         (0, u32::from(LINE)),
         "value: the INTx PIRQ"
     );
-    assert!(machine.interrupts.mapped().is_empty());
-    assert_eq!(
-        machine.peek(NIC, MSIX + 2, Width::Word) as u16 & MSIX_ENABLE,
-        0
-    );
-    assert_eq!(
-        machine.peek(NIC, 0x04, Width::Word) as u16 & INTX_DISABLE,
-        0
-    );
+    assert_turned_off(&machine, MSIX, MSIX_ENABLE, &machine.interrupts);
     // The device is back in INTx mode: MSI can be enabled.
     assert_eq!(
         machine
