@@ -29,6 +29,7 @@
 //! plus its length rounded up to 4.
 
 use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
@@ -156,6 +157,22 @@ pub struct ConfigWrite {
     pub value: u32,
 }
 
+/// One access issued through [`ConfigAccess`], as an observer sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConfigAccessEvent {
+    /// The function addressed (present or not).
+    pub address: Address,
+    /// The register offset.
+    pub offset: u16,
+    /// The access width.
+    pub width: Width,
+    /// The value written, or `None` for a read.
+    pub written: Option<u32>,
+}
+
+/// What [`SimBus::observe`] calls at each access.
+pub type Observer = Arc<dyn Fn(&ConfigAccessEvent) + Send + Sync>;
+
 #[derive(Debug, Default)]
 struct State {
     functions: BTreeMap<Address, ConfigSpace>,
@@ -165,9 +182,19 @@ struct State {
 
 /// A simulated PCI bus (any number of segments and buses), shareable
 /// between threads.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SimBus {
     state: Mutex<State>,
+    observer: Mutex<Option<Observer>>,
+}
+
+impl fmt::Debug for SimBus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimBus")
+            .field("state", &self.state)
+            .field("observed", &self.observer.lock().is_some())
+            .finish()
+    }
 }
 
 impl SimBus {
@@ -209,6 +236,21 @@ impl SimBus {
         self.state.lock().reads
     }
 
+    /// Calls `observer` at every read and write issued from now on, before
+    /// the access takes effect and with no lock held, so it may act as a
+    /// second CPU would in the middle of a driver's work (a guest
+    /// rewriting its shared page while an op is served); `None` stops it.
+    pub fn observe(&self, observer: Option<Observer>) {
+        *self.observer.lock() = observer;
+    }
+
+    fn notify(&self, event: ConfigAccessEvent) {
+        let observer = self.observer.lock().clone();
+        if let Some(observer) = observer {
+            observer(&event);
+        }
+    }
+
     /// Reads a register without counting the read, as a test's own check;
     /// `None` for an absent function or an access out of contract.
     pub fn peek(&self, address: Address, offset: u16, width: Width) -> Option<u32> {
@@ -232,6 +274,12 @@ impl SimBus {
     }
 
     fn read(&self, address: Address, offset: u16, width: Width) -> u32 {
+        self.notify(ConfigAccessEvent {
+            address,
+            offset,
+            width,
+            written: None,
+        });
         let mut state = self.state.lock();
         state.reads = state.reads.saturating_add(1);
         state
@@ -242,6 +290,12 @@ impl SimBus {
     }
 
     fn write(&self, address: Address, offset: u16, width: Width, value: u32) {
+        self.notify(ConfigAccessEvent {
+            address,
+            offset,
+            width,
+            written: Some(value),
+        });
         let mut state = self.state.lock();
         state.writes.push(ConfigWrite {
             address,
