@@ -37,14 +37,14 @@ const VECTORS_OFFSET: usize =
 
 /// What one turn of the op server did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Turn {
+pub struct Turn {
     /// Ops answered.
-    pub(crate) answered: u32,
+    pub answered: u32,
     /// Of those, answered with a non-zero `err`.
-    pub(crate) failed: u32,
+    pub failed: u32,
     /// The budget ran out with another op waiting: call again after
     /// letting the others run.
-    pub(crate) more: bool,
+    pub more: bool,
 }
 
 /// Where `msix_entries[index].vector` is in the page.
@@ -67,7 +67,7 @@ fn write_back(page: SharedPage<'_>, err: i32, value: u32, vectors: &[XenMsixEntr
 
 /// Answers the ops waiting in `page`, at most `budget` of them, for the
 /// frontend whose devices are `devices`; calls `notify` after each.
-pub(crate) async fn serve<A, I, D>(
+pub async fn serve<A, I, D>(
     page: SharedPage<'_>,
     devices: &mut GuestDevices,
     access: &A,
