@@ -145,9 +145,10 @@ pub struct MemoryRange {
 }
 
 impl MemoryRange {
-    /// One past the last byte (cannot overflow: checked when parsed).
+    /// One past the last byte (checked when parsed: a range ending at the
+    /// top of the address space saturates to `u64::MAX`).
     pub const fn end(&self) -> u64 {
-        self.base + self.size
+        self.base.saturating_add(self.size)
     }
 }
 
@@ -453,13 +454,14 @@ pub fn read_c_string<'b, M: PhysicalMemory>(
                 paddr,
             });
         }
-        match slot[0] {
-            0 => break,
-            b'\t' | b'\n' | b'\r' => slot[0] = b' ',
-            0x20..=0x7e => {}
+        match slot {
+            [0] => break,
+            [byte @ (b'\t' | b'\n' | b'\r')] => *byte = b' ',
+            [0x20..=0x7e] => {}
             _ => return Err(StartInfoError::CommandLineNotAscii),
         }
-        len += 1;
+        // `buf.get_mut(len..=len)` succeeded: len < buf.len().
+        len = len.saturating_add(1);
     }
     let text = buf.get(..len).unwrap_or_default();
     core::str::from_utf8(text).map_err(|_| StartInfoError::CommandLineNotAscii)
@@ -474,7 +476,7 @@ fn table_slot(base: u64, index: u32, size: usize) -> Option<u64> {
 
 fn le_u32(bytes: &[u8], at: usize) -> u32 {
     let mut v = [0u8; 4];
-    if let Some(src) = bytes.get(at..at + 4) {
+    if let Some(src) = at.checked_add(4).and_then(|end| bytes.get(at..end)) {
         v.copy_from_slice(src);
     }
     u32::from_le_bytes(v)
@@ -482,7 +484,7 @@ fn le_u32(bytes: &[u8], at: usize) -> u32 {
 
 fn le_u64(bytes: &[u8], at: usize) -> u64 {
     let mut v = [0u8; 8];
-    if let Some(src) = bytes.get(at..at + 8) {
+    if let Some(src) = at.checked_add(8).and_then(|end| bytes.get(at..end)) {
         v.copy_from_slice(src);
     }
     u64::from_le_bytes(v)

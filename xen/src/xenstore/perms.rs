@@ -74,9 +74,11 @@ impl Permission {
         if digits.is_empty() || digits.len() > 5 || !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let value = digits
-            .iter()
-            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+        // At most five digits: no overflow, but checked all the same.
+        let value = digits.iter().try_fold(0u32, |acc, d| {
+            acc.checked_mul(10)?
+                .checked_add(u32::from(d.checked_sub(b'0')?))
+        })?;
         Some(Self {
             domid: DomId::try_from(value).ok()?,
             access,

@@ -84,7 +84,8 @@ fn decimal(bytes: &[u8]) -> Option<u32> {
         return None;
     }
     bytes.iter().try_fold(0u32, |acc, d| {
-        acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+        acc.checked_mul(10)?
+            .checked_add(u32::from(d.checked_sub(b'0')?))
     })
 }
 

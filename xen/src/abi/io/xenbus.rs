@@ -57,15 +57,26 @@ impl XenbusState {
         if digits.is_empty() || digits.len() > 3 || !digits.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let raw = digits
-            .iter()
-            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
+        let raw = digits.iter().try_fold(0u32, |acc, d| {
+            acc.checked_mul(10)?
+                .checked_add(u32::from(d.checked_sub(b'0')?))
+        })?;
         Self::from_raw(raw)
     }
 
     /// The decimal string written to a `state` key.
     pub fn as_str(self) -> &'static str {
-        ["0", "1", "2", "3", "4", "5", "6", "7", "8"][self as usize]
+        match self {
+            Self::Unknown => "0",
+            Self::Initialising => "1",
+            Self::InitWait => "2",
+            Self::Initialised => "3",
+            Self::Connected => "4",
+            Self::Closing => "5",
+            Self::Closed => "6",
+            Self::Reconfiguring => "7",
+            Self::Reconfigured => "8",
+        }
     }
 }
 
