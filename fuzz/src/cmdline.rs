@@ -130,7 +130,10 @@ pub fn run(data: &[u8]) {
 }
 
 fn check_window(window: ecam::EcamWindow) {
-    assert!(window.base != 0 && window.base % (1 << 20) == 0, "{window}");
+    assert!(
+        window.base != 0 && window.base.is_multiple_of(1 << 20),
+        "{window}"
+    );
     assert!(window.start_bus <= window.end_bus, "{window}");
     let range = window.range();
     assert!(range.start < range.end, "{window}: {range:?}");

@@ -54,7 +54,7 @@ fn space(u: &mut Unstructured<'_>) -> arbitrary::Result<(Vec<u8>, Vec<u8>)> {
 
 /// Every dword of the function at `at`.
 fn snapshot(bus: &SimBus, at: Address) -> Vec<Option<u32>> {
-    (0..CONFIG_SPACE_SIZE as u16)
+    (0..CONFIG_SPACE_SIZE)
         .step_by(4)
         .map(|offset| bus.peek(at, offset, Width::Dword))
         .collect()

@@ -40,9 +40,12 @@ mod kernel_line;
 // `kernel_cmdline` names its sibling `crate::ecam`, as in the kernel.
 use kernel_ecam as ecam;
 
+/// A target: bytes in, a panic if an invariant breaks.
+pub type Target = fn(&[u8]);
+
 /// Every target: its name (the binary's, and the corpus directory's) and
 /// its function.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("op_path", op_path::run),
     ("op_backend", op_path::run_backend),
     ("xenstore_client", xenstore_client::run),
@@ -56,7 +59,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
 
 /// What a target binary does when built without libFuzzer: runs `target`
 /// over each file named on the command line, saying which.
-pub fn replay_files(target: fn(&[u8])) {
+pub fn replay_files(target: Target) {
     let mut replayed = 0_usize;
     for path in std::env::args_os().skip(1) {
         match std::fs::read(&path) {

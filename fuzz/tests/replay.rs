@@ -3,8 +3,7 @@
 //!
 //! No libFuzzer and no cargo-fuzz: each target is an ordinary function.
 //! `fuzz/corpus/<target>/` holds the minimized corpus `cargo xtask fuzz`
-//! left; `fuzz/regressions/<target>/<name>` the inputs that once broke an
-//! invariant, each replayed by a test named after it below.
+//! left.
 
 use std::path::{Path, PathBuf};
 
@@ -35,19 +34,4 @@ fn every_target_has_a_committed_corpus_that_replays_clean() {
         let replayed = replay_dir(run, &corpus(name));
         assert!(replayed > 0, "fuzz/corpus/{name} is empty");
     }
-}
-
-/// Replays one regression input.
-fn regression(target: &str, name: &str) {
-    let run = fuzz::TARGETS
-        .iter()
-        .find(|(t, _)| *t == target)
-        .map(|(_, run)| *run)
-        .unwrap_or_else(|| panic!("no target {target}"));
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("regressions")
-        .join(target)
-        .join(name);
-    let data = std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    run(&data);
 }
