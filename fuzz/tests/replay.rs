@@ -3,35 +3,60 @@
 //!
 //! No libFuzzer and no cargo-fuzz: each target is an ordinary function.
 //! `fuzz/corpus/<target>/` holds the minimized corpus `cargo xtask fuzz`
-//! left.
+//! left; one test per target replays it.
 
 use std::path::{Path, PathBuf};
 
-fn corpus(target: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// Runs target `name` over every file of its corpus; fails on an empty one.
+fn replay(name: &str) {
+    let run = fuzz::TARGETS
+        .iter()
+        .find(|(target, _)| *target == name)
+        .map(|(_, run)| *run)
+        .unwrap_or_else(|| panic!("no fuzz target {name}"));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("corpus")
-        .join(target)
-}
-
-/// Runs `target` over every file in `dir`; returns how many.
-fn replay_dir(run: fn(&[u8]), dir: &Path) -> usize {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .join(name);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
         .map(|entry| entry.expect("a directory entry").path())
         .collect();
     files.sort();
+    assert!(!files.is_empty(), "fuzz/corpus/{name} is empty");
     for file in &files {
         let data =
             std::fs::read(file).unwrap_or_else(|error| panic!("{}: {error}", file.display()));
         run(&data);
     }
-    files.len()
 }
 
-#[test]
-fn every_target_has_a_committed_corpus_that_replays_clean() {
-    for &(name, run) in fuzz::TARGETS {
-        let replayed = replay_dir(run, &corpus(name));
-        assert!(replayed > 0, "fuzz/corpus/{name} is empty");
-    }
+macro_rules! corpus_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                replay(stringify!($name));
+            }
+        )*
+
+        #[test]
+        fn every_target_has_a_replay_test() {
+            let tested = [$(stringify!($name)),*];
+            for (target, _) in fuzz::TARGETS {
+                assert!(tested.contains(target), "no replay test for {target}");
+            }
+        }
+    };
 }
+
+corpus_tests!(
+    op_path,
+    op_backend,
+    xenstore_client,
+    xenbus_keys,
+    cmdline,
+    start_info,
+    enumerate,
+    event_scan,
+    console,
+);
