@@ -578,6 +578,13 @@ impl Machine {
     /// most, as the backend serves a frontend woken by its event. Returns
     /// whether any op was answered.
     fn round(&mut self) -> bool {
+        self.round_flooding(None)
+    }
+
+    /// A round in which `flood`'s guest posts its op again the moment it
+    /// is notified, while ops remain (a second vCPU racing the server),
+    /// each answer recorded before the repost overwrites it.
+    fn round_flooding(&mut self, mut flood: Option<&mut Flooding>) -> bool {
         let Engine::Server(server) = &mut self.engine else {
             return false;
         };
@@ -586,6 +593,7 @@ impl Machine {
             let index = who.index();
             let page = SharedPage::new(&self.pages[index]);
             let mut notified = 0_u32;
+            let mut flooding = flood.as_deref_mut().filter(|f| f.who == who);
             let turn = at_once(pciback::xenbus::serve(
                 page,
                 &mut server.devices[index],
@@ -593,7 +601,22 @@ impl Machine {
                 &mut server.interrupts[index],
                 &FakeDelay::new(),
                 BUDGET,
-                &mut || notified += 1,
+                &mut || {
+                    notified += 1;
+                    if let Some(flood) = flooding.as_deref_mut() {
+                        flood
+                            .answers
+                            .push(page.read(OP_OFFSET).expect("the op is in the page"));
+                        if flood.remaining > 0 {
+                            flood.remaining -= 1;
+                            page.write(OP_OFFSET, &flood.op)
+                                .expect("the op is in the page");
+                            page.atomic_u32(FLAGS_OFFSET)
+                                .expect("the flags word is in the page")
+                                .fetch_or(XEN_PCIF_ACTIVE, Ordering::Release);
+                        }
+                    }
+                },
             ));
             assert!(turn.answered <= BUDGET, "{who:?}: {turn:?} over budget");
             assert_eq!(notified, turn.answered, "{who:?}: a notify per answer");
@@ -855,6 +878,16 @@ fn patch(u: &mut Unstructured<'_>) -> arbitrary::Result<(usize, Vec<u8>)> {
     Ok((offset, u.bytes(len.min(u.len()))?.to_vec()))
 }
 
+/// A guest reposting its op from the server's notify (op server only).
+struct Flooding {
+    who: Who,
+    op: XenPciOp,
+    /// Reposts still to make.
+    remaining: u32,
+    /// Each answer, as the page held it when the guest was notified.
+    answers: Vec<XenPciOp>,
+}
+
 /// One thing the guests do.
 enum Step {
     /// One guest posts an op.
@@ -997,6 +1030,50 @@ fn run_step(machine: &mut Machine, step: Step) {
                 before == shared_words(&machine.pages[who.index()]),
                 "{who:?}: an op taken back was answered"
             );
+        }
+        Step::Flood(who, flood, count, single) if matches!(machine.engine, Engine::Server(_)) => {
+            let other = who.other();
+            machine.post(who, &flood);
+            machine.post(other, &single);
+            let mut flooding = Flooding {
+                who,
+                op: flood,
+                remaining: count - 1,
+                answers: Vec::new(),
+            };
+            machine.round_flooding(Some(&mut flooding));
+            // The other guest is answered in the round the flood began: the
+            // flooder had its budget, no more.
+            assert_eq!(
+                machine.flags(other) & XEN_PCIF_ACTIVE,
+                0,
+                "{other:?} waits behind {who:?}'s flood"
+            );
+            while machine.round_flooding(Some(&mut flooding)) {}
+            let answers = std::mem::take(&mut flooding.answers);
+            assert_eq!(answers.len(), count as usize, "{who:?}: flood answers");
+            // Every answer but the last was overwritten by the next post:
+            // check each as recorded, the last in the page.
+            for answer in answers.iter().take(answers.len().saturating_sub(1)) {
+                let (err, value, vectors) = machine.expected(who, &flood);
+                assert!(LINUX_CODES.contains(&err), "err {err} is not Linux's");
+                assert_eq!(
+                    (answer.err, answer.value),
+                    (err, value),
+                    "{who:?}: flood answer"
+                );
+                for (entry, vector) in answer.msix_entries.iter().zip(&vectors) {
+                    assert_eq!(entry.vector, *vector, "{who:?}: flood vectors");
+                }
+                let count = &mut machine.answered[who.index()];
+                count.0 += 1;
+                if err != 0 {
+                    count.1 += 1;
+                }
+            }
+            machine.check_accesses(&[Who::A, Who::B]);
+            machine.check_answer(who, &flood);
+            machine.check_answer(other, &single);
         }
         Step::Flood(who, flood, count, single) => {
             let other = who.other();
