@@ -432,3 +432,29 @@ fn check_round_trip(msg_type: u32, body: &[u8], reply: Option<Result<Reply, Xens
         (t, other) => panic!("{t:?} reply {other:?} to {body:?}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first crash of the campaign, a gap in the target itself: a
+    /// well-formed `XS_GET_DOMAIN_PATH` reply decodes to the path sent,
+    /// and the round-trip check knows it.
+    #[test]
+    fn regression_a_domain_path_reply_round_trips() {
+        let mut client = XenstoreClient::new();
+        let id = client
+            .submit(None, &Request::GetDomainPath { domid: 1 })
+            .expect("a valid request");
+        let body = b"/local/domain/1\0";
+        let header = Header {
+            msg_type: XsdSockmsgType::GetDomainPath as u32,
+            req_id: id.raw(),
+            tx_id: 0,
+            len: u32::try_from(body.len()).expect("a short body"),
+        };
+        client.feed(&header.encode()).expect("a header");
+        client.feed(body).expect("a payload");
+        check_round_trip(header.msg_type, body, client.take_reply(id));
+    }
+}
