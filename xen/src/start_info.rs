@@ -411,7 +411,10 @@ impl<'m, M: PhysicalMemory> StartInfo<'m, M> {
 
     /// The physical ranges the loader's data occupies (this structure, the
     /// command line, the tables and the modules), so the frame allocator can
-    /// keep its hands off them. Command lines count as one page each.
+    /// keep its hands off them. Command lines count as one page each. Each
+    /// range ends inside the address space: the page of a command line
+    /// near its top (which the loader controls and nothing validates) is
+    /// cut at the top instead of wrapping to 0.
     pub fn occupied(&self, start_info_paddr: u64) -> impl Iterator<Item = (u64, u64)> + '_ {
         let fixed = [
             (start_info_paddr, size_of::<HvmStartInfo>() as u64),
@@ -429,6 +432,13 @@ impl<'m, M: PhysicalMemory> StartInfo<'m, M> {
             .into_iter()
             .chain(modules)
             .filter(|&(base, size)| base != 0 && size != 0)
+            // base > 0: the room left is at most u64::MAX.
+            .map(|(base, size)| {
+                (
+                    base,
+                    size.min(u64::MAX.saturating_sub(base).saturating_add(1)),
+                )
+            })
     }
 }
 
@@ -679,6 +689,19 @@ mod tests {
             }]
         );
         assert!(info.occupied(BASE).any(|r| r == (0x20_0000, 0x1234)));
+    }
+
+    #[test]
+    fn a_command_line_at_the_top_of_memory_occupies_no_wrapping_range() {
+        let mut w = qemu_like();
+        let top = u64::MAX - 0x7ff;
+        set(&mut w, 24, &top.to_le_bytes());
+        let info = StartInfo::parse(&w, BASE).unwrap();
+        assert!(info.occupied(BASE).any(|r| r == (top, 0x800)));
+        assert!(
+            info.occupied(BASE)
+                .all(|(base, size)| base.checked_add(size - 1).is_some())
+        );
     }
 
     #[test]
