@@ -3,7 +3,9 @@
 //!
 //! No libFuzzer and no cargo-fuzz: each target is an ordinary function.
 //! `fuzz/corpus/<target>/` holds the minimized corpus `cargo xtask fuzz`
-//! left; one test per target replays it.
+//! left; one test per target replays it. `fuzz/regressions/<target>/`
+//! holds each input that once broke an invariant, replayed by a test named
+//! after it.
 
 use std::path::{Path, PathBuf};
 
@@ -60,3 +62,25 @@ corpus_tests!(
     event_scan,
     console,
 );
+
+/// Replays `regressions/<target>/<name>`.
+fn regression(target: &str, name: &str) {
+    let run = fuzz::TARGETS
+        .iter()
+        .find(|(t, _)| *t == target)
+        .map(|(_, run)| *run)
+        .unwrap_or_else(|| panic!("no fuzz target {target}"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("regressions")
+        .join(target)
+        .join(name);
+    let data = std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    run(&data);
+}
+
+/// Campaign crash: a transaction id xenstored writes as "01" is 1; the
+/// target compared the text instead of the number.
+#[test]
+fn xenstore_client_transaction_id_with_a_leading_zero() {
+    regression("xenstore_client", "transaction-id-with-a-leading-zero");
+}
