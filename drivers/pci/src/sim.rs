@@ -1347,6 +1347,50 @@ mod tests {
     }
 
     #[test]
+    fn an_observer_sees_every_access_before_it_lands_and_can_be_removed() {
+        use std::sync::Mutex as StdMutex;
+        let nic = address(0, 2, 0);
+        let bus = Arc::new(SimBus::new().device(nic, SimDevice::endpoint(0x8086, 0x10d3, 0)));
+        let seen = Arc::new(StdMutex::new(Vec::new()));
+        let (log, inner) = (Arc::clone(&seen), Arc::clone(&bus));
+        bus.observe(Some(Arc::new(move |event: &ConfigAccessEvent| {
+            // No lock is held: the observer may look at the bus itself,
+            // and sees the register before the write lands.
+            let before = inner.peek(event.address, event.offset, event.width);
+            log.lock().unwrap().push((*event, before));
+        })));
+        assert_eq!(bus.read16(nic, 0), 0x8086);
+        bus.write8(nic, 0x3c, 0x0b);
+        bus.observe(None);
+        bus.read32(nic, 0);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            [
+                (
+                    ConfigAccessEvent {
+                        address: nic,
+                        offset: 0,
+                        width: Width::Word,
+                        written: None
+                    },
+                    Some(0x8086)
+                ),
+                (
+                    ConfigAccessEvent {
+                        address: nic,
+                        offset: 0x3c,
+                        width: Width::Byte,
+                        written: Some(0x0b)
+                    },
+                    Some(0)
+                ),
+            ]
+        );
+        assert_eq!(bus.peek(nic, 0x3c, Width::Byte), Some(0x0b));
+    }
+
+    #[test]
     fn status_error_bits_clear_on_write_of_one() {
         let nic = address(0, 2, 0);
         let errors = Status::RECEIVED_MASTER_ABORT | Status::DETECTED_PARITY_ERROR;
