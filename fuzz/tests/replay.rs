@@ -84,3 +84,11 @@ fn regression(target: &str, name: &str) {
 fn xenstore_client_transaction_id_with_a_leading_zero() {
     regression("xenstore_client", "transaction-id-with-a-leading-zero");
 }
+
+/// Campaign crash: a memory map whose only entry is empty is accepted and
+/// iterates as nothing (zero-sized entries are skipped, as documented); the
+/// target expected as many ranges as entries.
+#[test]
+fn start_info_a_memory_map_of_one_empty_entry() {
+    regression("start_info", "a-memory-map-of-one-empty-entry");
+}
