@@ -151,12 +151,9 @@ async fn xenstore_commands(commands: &'static Commands) {
     }
 }
 
-/// Longest command line typed on the console.
-const CONSOLE_LINE: usize = 256;
-
 /// Runs the commands typed on the PV console (`xl console`), a line each.
 async fn console_commands(commands: &'static Commands, port: EvtchnPort) {
-    let mut line = String::new();
+    let mut editor = crate::line::LineEditor::new();
     loop {
         ports::wait(port).await;
         let mut buf = [0u8; 64];
@@ -166,17 +163,9 @@ async fn console_commands(commands: &'static Commands, port: EvtchnPort) {
                 break;
             };
             for &byte in bytes {
-                match byte {
-                    b'\r' | b'\n' if !line.is_empty() => {
-                        log::info!(target: "console", "> {line}");
-                        commands.run(&line).await;
-                        line.clear();
-                    }
-                    0x08 | 0x7f => {
-                        line.pop();
-                    }
-                    0x20..=0x7e if line.len() < CONSOLE_LINE => line.push(char::from(byte)),
-                    _ => {}
+                if let Some(line) = editor.push(byte) {
+                    log::info!(target: "console", "> {line}");
+                    commands.run(&line).await;
                 }
             }
         }

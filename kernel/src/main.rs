@@ -33,6 +33,8 @@ mod hypercalls;
 #[cfg(target_os = "none")]
 mod hypervisor;
 #[cfg(any(test, target_os = "none"))]
+mod line;
+#[cfg(any(test, target_os = "none"))]
 mod memory;
 #[cfg(target_os = "none")]
 mod start;

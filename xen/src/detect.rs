@@ -69,22 +69,24 @@ pub fn detect(cpuid: impl Fn(u32, u32) -> CpuidRegisters) -> Option<XenCpuid> {
         {
             return Some(read_leaves(&cpuid, base, max_leaf));
         }
-        base += XEN_CPUID_LEAF_STRIDE;
+        base = base.saturating_add(XEN_CPUID_LEAF_STRIDE);
     }
     None
 }
 
 fn read_leaves(cpuid: &impl Fn(u32, u32) -> CpuidRegisters, base: u32, max_leaf: u32) -> XenCpuid {
     let has = |offset: u32| max_leaf.saturating_sub(base) >= offset;
-    let version = cpuid(base + LEAF_VERSION, 0)[EAX];
-    let hypercall = cpuid(base + LEAF_HYPERCALL, 0);
+    // base is at most 0x4001_0000: the leaves cannot overflow.
+    let leaf = |offset: u32| base.saturating_add(offset);
+    let version = cpuid(leaf(LEAF_VERSION), 0)[EAX];
+    let hypercall = cpuid(leaf(LEAF_HYPERCALL), 0);
     let tsc_khz = if has(LEAF_TSC) {
-        Some(cpuid(base + LEAF_TSC, 0)[ECX]).filter(|&khz| khz != 0)
+        Some(cpuid(leaf(LEAF_TSC), 0)[ECX]).filter(|&khz| khz != 0)
     } else {
         None
     };
     let hvm = if has(LEAF_HVM) {
-        cpuid(base + LEAF_HVM, 0)
+        cpuid(leaf(LEAF_HVM), 0)
     } else {
         [0; 4]
     };

@@ -33,20 +33,59 @@
 //! With the `sim` feature (host only, uses `std`), `sim::FakeXen` and
 //! `sim::SimXenstored` stand in for Xen and xenstored in other crates' tests.
 #![cfg_attr(not(test), no_std)]
+#![deny(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 extern crate alloc;
 #[cfg(feature = "sim")]
 extern crate std;
 
+#[allow(
+    unsafe_code,
+    reason = "`Plain` (byte-for-byte ABI values) is an unsafe trait, and the shared \
+              pages Xen hands over are cast to their ABI types"
+)]
 pub mod abi;
 pub mod console;
 pub mod detect;
 pub mod events;
+#[allow(
+    unsafe_code,
+    reason = "grant mappings are pages of another domain mapped into the window"
+)]
 pub mod grant;
+#[allow(
+    unsafe_code,
+    reason = "the hypercall page and the pointers hypercalls take"
+)]
 pub mod hypercall;
 pub mod ring;
+#[allow(
+    unsafe_code,
+    reason = "typed, atomic views of a page another domain writes"
+)]
 pub mod shared_page;
 #[cfg(any(test, feature = "sim"))]
+#[allow(
+    unsafe_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    reason = "test doubles for other crates' host tests: a fake Xen implements the \
+              unsafe `Hypercall` and `WindowMemory` traits over host memory, and a \
+              broken fake fails the test that uses it"
+)]
 pub mod sim;
 pub mod start_info;
 pub mod time;

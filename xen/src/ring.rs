@@ -68,10 +68,11 @@ impl<'a> ByteRing<'a> {
         Ok(used)
     }
 
-    fn slot(&self, index: u32) -> &AtomicU8 {
-        let mask = self.data.len() - 1;
-        // The mask keeps the index below the (power-of-two) length.
-        &self.data[index as usize & mask]
+    /// The data byte `index` (free-running) lands on: the mask keeps it
+    /// below the power-of-two length `new` checked.
+    fn slot(&self, index: u32) -> Option<&AtomicU8> {
+        let mask = self.data.len().saturating_sub(1);
+        self.data.get(index as usize & mask)
     }
 
     /// Producer side: copies as much of `src` as fits and publishes it.
@@ -82,14 +83,17 @@ impl<'a> ByteRing<'a> {
         let cons = self.cons.load(Ordering::Acquire);
         // Relaxed: only this side writes `prod`.
         let prod = self.prod.load(Ordering::Relaxed);
-        let free = self.size() - self.used(prod, cons)?;
+        // `used` is at most the size.
+        let free = self.size().saturating_sub(self.used(prod, cons)?);
         let n = src.len().min(free as usize);
         if n == 0 {
             return Ok(0);
         }
         let mut index = prod;
-        for &byte in &src[..n] {
-            self.slot(index).store(byte, Ordering::Relaxed);
+        for &byte in src.iter().take(n) {
+            self.slot(index)
+                .ok_or(RingCorrupt { prod, cons })?
+                .store(byte, Ordering::Relaxed);
             index = index.wrapping_add(1);
         }
         // Release: the bytes above are published before the new `prod`.
@@ -111,8 +115,11 @@ impl<'a> ByteRing<'a> {
             return Ok(0);
         }
         let mut index = cons;
-        for byte in &mut dst[..n] {
-            *byte = self.slot(index).load(Ordering::Relaxed);
+        for byte in dst.iter_mut().take(n) {
+            *byte = self
+                .slot(index)
+                .ok_or(RingCorrupt { prod, cons })?
+                .load(Ordering::Relaxed);
             index = index.wrapping_add(1);
         }
         // Release: our reads of those bytes complete before the producer
@@ -130,7 +137,8 @@ impl<'a> ByteRing<'a> {
 
     /// Bytes the producer could write now.
     pub fn writable(&self) -> Result<usize, RingCorrupt> {
-        Ok(self.data.len() - self.readable()?)
+        // `readable` is at most the size.
+        Ok(self.data.len().saturating_sub(self.readable()?))
     }
 }
 

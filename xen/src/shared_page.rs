@@ -136,7 +136,7 @@ impl<'a> SharedPage<'a> {
 
     fn word(&self, offset: usize) -> Result<&'a AtomicU32, AccessError> {
         let bytes = self.bytes(offset, size_of::<u32>())?;
-        if offset & (align_of::<AtomicU32>() - 1) != 0 {
+        if !offset.is_multiple_of(align_of::<AtomicU32>()) {
             return Err(AccessError::Misaligned { offset });
         }
         // SAFETY: `bytes` is 4 in-page bytes at a 4-aligned offset of a

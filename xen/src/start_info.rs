@@ -145,9 +145,10 @@ pub struct MemoryRange {
 }
 
 impl MemoryRange {
-    /// One past the last byte (cannot overflow: checked when parsed).
+    /// One past the last byte (checked when parsed: a range ending at the
+    /// top of the address space saturates to `u64::MAX`).
     pub const fn end(&self) -> u64 {
-        self.base + self.size
+        self.base.saturating_add(self.size)
     }
 }
 
@@ -410,7 +411,10 @@ impl<'m, M: PhysicalMemory> StartInfo<'m, M> {
 
     /// The physical ranges the loader's data occupies (this structure, the
     /// command line, the tables and the modules), so the frame allocator can
-    /// keep its hands off them. Command lines count as one page each.
+    /// keep its hands off them. Command lines count as one page each. Each
+    /// range ends inside the address space: the page of a command line
+    /// near its top (which the loader controls and nothing validates) is
+    /// cut at the top instead of wrapping to 0.
     pub fn occupied(&self, start_info_paddr: u64) -> impl Iterator<Item = (u64, u64)> + '_ {
         let fixed = [
             (start_info_paddr, size_of::<HvmStartInfo>() as u64),
@@ -428,6 +432,13 @@ impl<'m, M: PhysicalMemory> StartInfo<'m, M> {
             .into_iter()
             .chain(modules)
             .filter(|&(base, size)| base != 0 && size != 0)
+            // base > 0: the room left is at most u64::MAX.
+            .map(|(base, size)| {
+                (
+                    base,
+                    size.min(u64::MAX.saturating_sub(base).saturating_add(1)),
+                )
+            })
     }
 }
 
@@ -453,13 +464,14 @@ pub fn read_c_string<'b, M: PhysicalMemory>(
                 paddr,
             });
         }
-        match slot[0] {
-            0 => break,
-            b'\t' | b'\n' | b'\r' => slot[0] = b' ',
-            0x20..=0x7e => {}
+        match slot {
+            [0] => break,
+            [byte @ (b'\t' | b'\n' | b'\r')] => *byte = b' ',
+            [0x20..=0x7e] => {}
             _ => return Err(StartInfoError::CommandLineNotAscii),
         }
-        len += 1;
+        // `buf.get_mut(len..=len)` succeeded: len < buf.len().
+        len = len.saturating_add(1);
     }
     let text = buf.get(..len).unwrap_or_default();
     core::str::from_utf8(text).map_err(|_| StartInfoError::CommandLineNotAscii)
@@ -474,7 +486,7 @@ fn table_slot(base: u64, index: u32, size: usize) -> Option<u64> {
 
 fn le_u32(bytes: &[u8], at: usize) -> u32 {
     let mut v = [0u8; 4];
-    if let Some(src) = bytes.get(at..at + 4) {
+    if let Some(src) = at.checked_add(4).and_then(|end| bytes.get(at..end)) {
         v.copy_from_slice(src);
     }
     u32::from_le_bytes(v)
@@ -482,7 +494,7 @@ fn le_u32(bytes: &[u8], at: usize) -> u32 {
 
 fn le_u64(bytes: &[u8], at: usize) -> u64 {
     let mut v = [0u8; 8];
-    if let Some(src) = bytes.get(at..at + 8) {
+    if let Some(src) = at.checked_add(8).and_then(|end| bytes.get(at..end)) {
         v.copy_from_slice(src);
     }
     u64::from_le_bytes(v)
@@ -677,6 +689,19 @@ mod tests {
             }]
         );
         assert!(info.occupied(BASE).any(|r| r == (0x20_0000, 0x1234)));
+    }
+
+    #[test]
+    fn a_command_line_at_the_top_of_memory_occupies_no_wrapping_range() {
+        let mut w = qemu_like();
+        let top = u64::MAX - 0x7ff;
+        set(&mut w, 24, &top.to_le_bytes());
+        let info = StartInfo::parse(&w, BASE).unwrap();
+        assert!(info.occupied(BASE).any(|r| r == (top, 0x800)));
+        assert!(
+            info.occupied(BASE)
+                .all(|(base, size)| base.checked_add(size - 1).is_some())
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! target, QEMU) or says exactly what is missing.
 
 mod bench;
+mod fuzz;
 mod image;
 mod run;
 mod test;
@@ -24,6 +25,11 @@ usage: cargo xtask <command>
                            WORDS are added to the image's command line
   nested <a|b|c>           one scenario of the nested environment, with its checks
   test                     lint, host tests, QEMU boot tests, nested scenarios
+  fuzz [--time SECONDS] [TARGET...]
+                           a libFuzzer campaign per target (default: all, 60 s
+                           each) on one core; prints `fuzz: <target> <execs>
+                           execs, <crashes> crashes, <coverage> features` and
+                           minimizes fuzz/corpus/<target>; installs cargo-fuzz
   bench [--reuse-nested]   instructions per config read and write on the op path,
                            then a guest's config read through the driver domain
                            against dom0's Linux pciback (nested scenario c)
@@ -36,6 +42,7 @@ fn main() -> ExitCode {
         Some("run") => run::command(&args[1..]),
         Some("nested") => run::nested(&args[1..]),
         Some("bench") => bench::command(&args[1..]),
+        Some("fuzz") => fuzz::command(&args[1..]),
         Some("test") => test::command(&args[1..]),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");

@@ -276,7 +276,8 @@ impl Errno {
 
     /// The raw value a hypercall returns for this error (the negated number).
     pub fn to_return_value(self) -> i64 {
-        -i64::from(self.code())
+        // A u32 fits in an i64, and so does its negation.
+        i64::from(self.code()).saturating_neg()
     }
 }
 

@@ -219,7 +219,11 @@ impl GrantStatus {
         if status == GNTST_OKAY {
             return Ok(());
         }
-        let index = usize::try_from(-i32::from(status) - 1).ok();
+        // GNTST_* are -1, -2, ...: entry 0, 1, ... of STATUSES.
+        let index = i32::from(status)
+            .checked_neg()
+            .and_then(|n| n.checked_sub(1))
+            .and_then(|i| usize::try_from(i).ok());
         Err(index
             .and_then(|i| STATUSES.get(i).copied())
             .unwrap_or(Self::Other(status)))
@@ -233,7 +237,8 @@ impl GrantStatus {
                 .iter()
                 .position(|s| *s == known)
                 .and_then(|i| i16::try_from(i).ok())
-                .map_or(i16::MIN, |i| -i - 1),
+                .and_then(|i| i.checked_neg()?.checked_sub(1))
+                .unwrap_or(i16::MIN),
         }
     }
 }

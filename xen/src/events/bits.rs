@@ -6,7 +6,7 @@
 //! is an atomic read-modify-write.
 
 use core::fmt;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::Errno;
 use crate::abi::event_channel::{EVTCHN_2L_NR_CHANNELS, EvtchnPort};
@@ -40,37 +40,52 @@ pub(super) fn locate(port: EvtchnPort) -> Result<(usize, u64), PortOutOfRange> {
     Ok(((port / 64) as usize, 1u64 << (port % 64)))
 }
 
+/// `port`'s mask word, pending word and bit.
+fn words(
+    shared: &SharedInfo,
+    port: EvtchnPort,
+) -> Result<(&AtomicU64, &AtomicU64, u64), PortOutOfRange> {
+    let (index, bit) = locate(port)?;
+    match (
+        shared.evtchn_mask.get(index),
+        shared.evtchn_pending.get(index),
+    ) {
+        (Some(mask), Some(pending)) => Ok((mask, pending, bit)),
+        _ => Err(PortOutOfRange(port)),
+    }
+}
+
 /// Masks `port`: Xen keeps setting its pending bit but raises no upcall.
 pub fn mask(shared: &SharedInfo, port: EvtchnPort) -> Result<(), PortOutOfRange> {
-    let (index, bit) = locate(port)?;
-    shared.evtchn_mask[index].fetch_or(bit, Ordering::SeqCst);
+    let (mask, _, bit) = words(shared, port)?;
+    mask.fetch_or(bit, Ordering::SeqCst);
     Ok(())
 }
 
 /// Whether `port` is masked.
 pub fn is_masked(shared: &SharedInfo, port: EvtchnPort) -> Result<bool, PortOutOfRange> {
-    let (index, bit) = locate(port)?;
-    Ok(shared.evtchn_mask[index].load(Ordering::Acquire) & bit != 0)
+    let (mask, _, bit) = words(shared, port)?;
+    Ok(mask.load(Ordering::Acquire) & bit != 0)
 }
 
 /// Whether `port` is pending.
 pub fn is_pending(shared: &SharedInfo, port: EvtchnPort) -> Result<bool, PortOutOfRange> {
-    let (index, bit) = locate(port)?;
-    Ok(shared.evtchn_pending[index].load(Ordering::Acquire) & bit != 0)
+    let (_, pending, bit) = words(shared, port)?;
+    Ok(pending.load(Ordering::Acquire) & bit != 0)
 }
 
 /// Clears `port`'s pending bit; returns whether it was set.
 pub fn clear_pending(shared: &SharedInfo, port: EvtchnPort) -> Result<bool, PortOutOfRange> {
-    let (index, bit) = locate(port)?;
-    Ok(shared.evtchn_pending[index].fetch_and(!bit, Ordering::AcqRel) & bit != 0)
+    let (_, pending, bit) = words(shared, port)?;
+    Ok(pending.fetch_and(!bit, Ordering::AcqRel) & bit != 0)
 }
 
 /// Clears `port`'s mask bit and nothing else: no upcall is raised for an
 /// event that arrived while it was masked, which stays pending for the
 /// caller to find (a domain that polled instead of taking upcalls).
 pub fn clear_mask(shared: &SharedInfo, port: EvtchnPort) -> Result<(), PortOutOfRange> {
-    let (index, bit) = locate(port)?;
-    shared.evtchn_mask[index].fetch_and(!bit, Ordering::SeqCst);
+    let (mask, _, bit) = words(shared, port)?;
+    mask.fetch_and(!bit, Ordering::SeqCst);
     Ok(())
 }
 
@@ -85,8 +100,7 @@ pub fn unmask<H: Hypercall + ?Sized>(
     shared: &SharedInfo,
     port: EvtchnPort,
 ) -> Result<(), Errno> {
-    let (index, bit) = locate(port).map_err(|_| Errno::EINVAL)?;
-    let (mask_word, pending_word) = (&shared.evtchn_mask[index], &shared.evtchn_pending[index]);
+    let (mask_word, pending_word, bit) = words(shared, port).map_err(|_| Errno::EINVAL)?;
     // SeqCst: the mask must be clear before pending is checked, or an event
     // set between the two would find the port masked and raise nothing.
     mask_word.fetch_and(!bit, Ordering::SeqCst);

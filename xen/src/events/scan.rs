@@ -18,6 +18,17 @@ const BITS: usize = 64;
 
 const _: () = assert!(EVTCHN_WORDS == BITS);
 
+/// The index after `i` (a word or a bit), wrapping to 0 after the last.
+fn next(i: usize) -> usize {
+    i.checked_add(1).filter(|&n| n < BITS).unwrap_or(0)
+}
+
+/// The port of bit `bit` of word `word` (both below 64, so below 4096).
+fn port(word: usize, bit: usize) -> EvtchnPort {
+    let index = word.saturating_mul(BITS).saturating_add(bit);
+    EvtchnPort::try_from(index).unwrap_or(EvtchnPort::MAX)
+}
+
 /// `w` with its `i` least significant bits cleared (`i < 64`).
 fn clear_low_bits(w: u64, i: usize) -> u64 {
     w & (u64::MAX << i)
@@ -60,14 +71,14 @@ impl UpcallScanner {
         let Some(vcpu_info) = shared.vcpu_info.get(vcpu) else {
             return 0;
         };
-        let mut handled = 0;
+        let mut handled: usize = 0;
         for _ in 0..Self::MAX_PASSES {
             // SeqCst on both: clear the master flag before taking the
             // selector, so an event whose selector bit lands after the
             // exchange finds the flag clear and Xen sets it again.
             vcpu_info.evtchn_upcall_pending.store(0, Ordering::SeqCst);
             let selected = vcpu_info.evtchn_pending_sel.swap(0, Ordering::SeqCst);
-            handled += self.scan(shared, selected, &mut handle);
+            handled = handled.saturating_add(self.scan(shared, selected, &mut handle));
             if vcpu_info.evtchn_upcall_pending.load(Ordering::SeqCst) == 0 {
                 break;
             }
@@ -86,7 +97,7 @@ impl UpcallScanner {
     ) -> usize {
         let (start_word, start_bit) = (self.next_word, self.next_bit);
         let mut word_index = start_word;
-        let mut handled = 0;
+        let mut handled: usize = 0;
         let mut first = true;
         while selected != 0 {
             let words = clear_low_bits(selected, word_index);
@@ -97,10 +108,16 @@ impl UpcallScanner {
                 continue;
             }
             word_index = words.trailing_zeros() as usize;
-            let pending = &shared.evtchn_pending[word_index];
+            // A selector has as many bits as there are words: both exist.
+            let (Some(pending), Some(mask)) = (
+                shared.evtchn_pending.get(word_index),
+                shared.evtchn_mask.get(word_index),
+            ) else {
+                selected &= !(1u64 << word_index);
+                continue;
+            };
             // Acquire: pairs with Xen's locked set of the pending bit.
-            let active = pending.load(Ordering::Acquire)
-                & !shared.evtchn_mask[word_index].load(Ordering::Acquire);
+            let active = pending.load(Ordering::Acquire) & !mask.load(Ordering::Acquire);
             let mut bit_index = if word_index == start_word && first {
                 start_bit
             } else {
@@ -117,15 +134,15 @@ impl UpcallScanner {
                 // arrives from here on sets the bit (and selector) again.
                 if pending.fetch_and(!bit, Ordering::AcqRel) & bit != 0 {
                     // word_index < 64 and bit_index < 64: the port is < 4096.
-                    handle((word_index * BITS + bit_index) as EvtchnPort);
-                    handled += 1;
+                    handle(port(word_index, bit_index));
+                    handled = handled.saturating_add(1);
                 }
-                bit_index = (bit_index + 1) % BITS;
+                bit_index = next(bit_index);
                 // Resume after this port next time.
                 self.next_word = if bit_index != 0 {
                     word_index
                 } else {
-                    (word_index + 1) % BITS
+                    next(word_index)
                 };
                 self.next_bit = bit_index;
                 if bit_index == 0 {
@@ -137,7 +154,7 @@ impl UpcallScanner {
             if word_index != start_word || !first {
                 selected &= !(1u64 << word_index);
             }
-            word_index = (word_index + 1) % BITS;
+            word_index = next(word_index);
             first = false;
         }
         handled

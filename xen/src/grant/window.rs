@@ -157,7 +157,11 @@ impl<M: WindowMemory> GrantWindow<M> {
             .iter()
             .map(|w| w.load(Ordering::Relaxed).count_ones() as usize)
             .sum();
-        let padding = self.used.len() * 64 - self.frames;
+        let padding = self
+            .used
+            .len()
+            .saturating_mul(64)
+            .saturating_sub(self.frames);
         self.frames.saturating_sub(taken.saturating_sub(padding))
     }
 
@@ -172,6 +176,14 @@ impl<M: WindowMemory> GrantWindow<M> {
             let mut current = word.load(Ordering::Relaxed);
             while current != u64::MAX {
                 let bit = (!current).trailing_zeros();
+                // A handful of words: the index cannot overflow, but a
+                // frame that could not be named is not taken.
+                let Some(index) = word_index
+                    .checked_mul(64)
+                    .and_then(|first| first.checked_add(bit as usize))
+                else {
+                    break;
+                };
                 // Acquire: a frame released by `Slot::drop` (Release) is
                 // unmapped before we reuse it.
                 match word.compare_exchange_weak(
@@ -183,7 +195,7 @@ impl<M: WindowMemory> GrantWindow<M> {
                     Ok(_) => {
                         return Some(Slot {
                             window: self,
-                            index: word_index * 64 + bit as usize,
+                            index,
                         });
                     }
                     Err(actual) => current = actual,
@@ -210,13 +222,13 @@ impl<'w, M: WindowMemory> Slot<'w, M> {
     /// The guest frame this slot owns.
     pub(super) fn gfn(&self) -> u64 {
         // `new` checked that every frame of the window is addressable.
-        self.window.first_gfn + self.index as u64
+        self.window.first_gfn.saturating_add(self.index as u64)
     }
 
     /// The guest-physical address of the frame.
     pub(super) fn address(&self) -> u64 {
         // `new` checked that the window's addresses fit in 64 bits.
-        self.gfn() * PAGE_SIZE as u64
+        self.gfn().saturating_mul(PAGE_SIZE as u64)
     }
 
     pub(super) fn window(&self) -> &'w GrantWindow<M> {

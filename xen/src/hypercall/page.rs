@@ -87,7 +87,11 @@ unsafe impl Hypercall for HypercallPage {
         if op >= STUBS {
             return Errno::ENOSYS.to_return_value();
         }
-        let stub = self.page.as_ptr().wrapping_add(op as usize * STUB_SIZE);
+        // op < 128: the offset is below the page size.
+        let stub = self
+            .page
+            .as_ptr()
+            .wrapping_add((op as usize).saturating_mul(STUB_SIZE));
         let ret: i64;
         // SAFETY: `stub` is inside the page Xen filled (op < 128) and is
         // executable by `install`'s contract; the stub follows the 64-bit

@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use super::error::{ProtocolError, XenstoreError};
 use super::reply::{Reply, single_string, text};
 use super::request::{Request, TxRule};
-use super::wire::{HEADER_SIZE, Header, MessageReader, TxId, nul_terminated};
+use super::wire::{Header, MessageReader, TxId, nul_terminated};
 use crate::Errno;
 use crate::abi::io::xs_wire::XsdSockmsgType;
 
@@ -97,21 +97,22 @@ impl XenstoreClient {
             }
             _ => {}
         }
-        if self.in_flight.len() + self.done.len() >= Self::MAX_REQUESTS {
+        if self.in_flight.len().saturating_add(self.done.len()) >= Self::MAX_REQUESTS {
             return Err(XenstoreError::TooManyRequests);
         }
-        let mut message = alloc::vec![0; HEADER_SIZE];
-        request.encode_payload(&mut message)?;
+        let mut payload = Vec::new();
+        request.encode_payload(&mut payload)?;
+        // encode_payload bounds the payload by XENSTORE_PAYLOAD_MAX.
+        let len = u32::try_from(payload.len()).map_err(|_| XenstoreError::TooLarge)?;
         let id = self.fresh_id();
         let header = Header {
             msg_type: request.msg_type() as u32,
             req_id: id,
             tx_id: tx.map_or(0, |t| t.0),
-            // encode_payload bounds the payload by XENSTORE_PAYLOAD_MAX.
-            len: (message.len() - HEADER_SIZE) as u32,
+            len,
         };
-        message[..HEADER_SIZE].copy_from_slice(&header.encode());
-        self.output.extend_from_slice(&message);
+        self.output.extend_from_slice(&header.encode());
+        self.output.extend_from_slice(&payload);
         self.in_flight.insert(id, request.msg_type());
         Ok(ReqId(id))
     }

@@ -163,7 +163,7 @@ impl Request<'_> {
                 let _ = write!(VecWriter(out), "{domid}\0");
             }
         }
-        if out.len() - start > XENSTORE_PAYLOAD_MAX {
+        if out.len().saturating_sub(start) > XENSTORE_PAYLOAD_MAX {
             out.truncate(start);
             return Err(XenstoreError::TooLarge);
         }

@@ -37,7 +37,7 @@ impl<'a> XenstoreRing<'a> {
             client.consume_output(written);
             let mut buffer = [0; XENSTORE_RING_SIZE];
             let read = self.responses.read(&mut buffer)?;
-            client.feed(&buffer[..read])?;
+            client.feed(buffer.get(..read).unwrap_or_default())?;
             if written == 0 && read == 0 {
                 return Ok(moved);
             }

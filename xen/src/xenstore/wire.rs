@@ -43,16 +43,15 @@ impl Header {
 
     /// Decodes wire bytes (no validation).
     pub fn decode(bytes: &[u8; HEADER_SIZE]) -> Self {
-        let word = |i: usize| {
-            let mut w = [0; 4];
-            w.copy_from_slice(&bytes[i * 4..i * 4 + 4]);
-            u32::from_le_bytes(w)
-        };
+        let mut words = bytes
+            .chunks_exact(4)
+            .map(|chunk| chunk.try_into().map_or(0, u32::from_le_bytes));
+        let mut word = || words.next().unwrap_or(0);
         Self {
-            msg_type: word(0),
-            req_id: word(1),
-            tx_id: word(2),
-            len: word(3),
+            msg_type: word(),
+            req_id: word(),
+            tx_id: word(),
+            len: word(),
         }
     }
 }
@@ -86,11 +85,12 @@ impl MessageReader {
             .ok()
             .filter(|&len| len <= XENSTORE_PAYLOAD_MAX)
             .ok_or(ProtocolError::PayloadTooLong { len: header.len })?;
-        let total = HEADER_SIZE + len;
-        if self.buffer.len() < total {
+        // len <= XENSTORE_PAYLOAD_MAX: the sum cannot overflow.
+        let total = HEADER_SIZE.saturating_add(len);
+        let Some(payload) = self.buffer.get(HEADER_SIZE..total) else {
             return Ok(None);
-        }
-        let payload = self.buffer[HEADER_SIZE..total].to_vec();
+        };
+        let payload = payload.to_vec();
         self.buffer.drain(..total);
         Ok(Some((header, payload)))
     }

@@ -6,7 +6,9 @@
 //! check what a driver did and in which order.
 
 use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::fmt;
 
 use spin::Mutex;
 
@@ -28,6 +30,22 @@ pub struct ConfigWrite {
     pub value: u32,
 }
 
+/// One access issued through [`ConfigAccess`], as an observer sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConfigAccessEvent {
+    /// The function addressed (present or not).
+    pub address: Address,
+    /// The register offset.
+    pub offset: u16,
+    /// The access width.
+    pub width: Width,
+    /// The value written, or `None` for a read.
+    pub written: Option<u32>,
+}
+
+/// What [`SimBus::observe`] calls at each access.
+pub type Observer = Arc<dyn Fn(&ConfigAccessEvent) + Send + Sync>;
+
 #[derive(Debug, Default)]
 struct State {
     functions: BTreeMap<Address, ConfigSpace>,
@@ -37,9 +55,19 @@ struct State {
 
 /// A simulated PCI bus (any number of segments and buses), shareable
 /// between threads.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SimBus {
     state: Mutex<State>,
+    observer: Mutex<Option<Observer>>,
+}
+
+impl fmt::Debug for SimBus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimBus")
+            .field("state", &self.state)
+            .field("observed", &self.observer.lock().is_some())
+            .finish()
+    }
 }
 
 impl SimBus {
@@ -81,6 +109,21 @@ impl SimBus {
         self.state.lock().reads
     }
 
+    /// Calls `observer` at every read and write issued from now on, before
+    /// the access takes effect and with no lock held, so it may act as a
+    /// second CPU would in the middle of a driver's work (a guest
+    /// rewriting its shared page while an op is served); `None` stops it.
+    pub fn observe(&self, observer: Option<Observer>) {
+        *self.observer.lock() = observer;
+    }
+
+    fn notify(&self, event: ConfigAccessEvent) {
+        let observer = self.observer.lock().clone();
+        if let Some(observer) = observer {
+            observer(&event);
+        }
+    }
+
     /// Reads a register without counting the read, as a test's own check;
     /// `None` for an absent function or an access out of contract.
     pub fn peek(&self, address: Address, offset: u16, width: Width) -> Option<u32> {
@@ -104,6 +147,12 @@ impl SimBus {
     }
 
     fn read(&self, address: Address, offset: u16, width: Width) -> u32 {
+        self.notify(ConfigAccessEvent {
+            address,
+            offset,
+            width,
+            written: None,
+        });
         let mut state = self.state.lock();
         state.reads = state.reads.saturating_add(1);
         state
@@ -114,6 +163,12 @@ impl SimBus {
     }
 
     fn write(&self, address: Address, offset: u16, width: Width, value: u32) {
+        self.notify(ConfigAccessEvent {
+            address,
+            offset,
+            width,
+            written: Some(value),
+        });
         let mut state = self.state.lock();
         state.writes.push(ConfigWrite {
             address,
@@ -207,5 +262,49 @@ mod tests {
         assert_eq!(bus.read16(function, 0x1000), u16::MAX);
         bus.write32(function, 0xFFFF, 0);
         assert_eq!(bus.read16(function, 0), 1);
+    }
+
+    #[test]
+    fn an_observer_sees_every_access_before_it_lands_and_can_be_removed() {
+        use std::sync::Mutex as StdMutex;
+        let nic = address(0, 2, 0);
+        let bus = Arc::new(SimBus::new().device(nic, SimDevice::endpoint(0x8086, 0x10d3, 0)));
+        let seen = Arc::new(StdMutex::new(Vec::new()));
+        let (log, inner) = (Arc::clone(&seen), Arc::clone(&bus));
+        bus.observe(Some(Arc::new(move |event: &ConfigAccessEvent| {
+            // No lock is held: the observer may look at the bus itself,
+            // and sees the register before the write lands.
+            let before = inner.peek(event.address, event.offset, event.width);
+            log.lock().unwrap().push((*event, before));
+        })));
+        assert_eq!(bus.read16(nic, 0), 0x8086);
+        bus.write8(nic, 0x3c, 0x0b);
+        bus.observe(None);
+        bus.read32(nic, 0);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            [
+                (
+                    ConfigAccessEvent {
+                        address: nic,
+                        offset: 0,
+                        width: Width::Word,
+                        written: None
+                    },
+                    Some(0x8086)
+                ),
+                (
+                    ConfigAccessEvent {
+                        address: nic,
+                        offset: 0x3c,
+                        width: Width::Byte,
+                        written: Some(0x0b)
+                    },
+                    Some(0)
+                ),
+            ]
+        );
+        assert_eq!(bus.peek(nic, 0x3c, Width::Byte), Some(0x0b));
     }
 }

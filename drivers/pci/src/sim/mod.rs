@@ -38,5 +38,5 @@ mod capabilities;
 mod device;
 mod space;
 
-pub use bus::{ConfigWrite, SimBus};
+pub use bus::{ConfigAccessEvent, ConfigWrite, Observer, SimBus};
 pub use device::{SimBar, SimDevice};

@@ -97,6 +97,10 @@ pub use access::GuestAccess;
 pub use frontend::MAX_DEVICES;
 pub use pirqs::GuestPirqs;
 pub use platform::{EventPort, Platform, SharedMapping, domain_alive};
+/// The op server alone, for the fuzzer's fast op-path target (which
+/// serves two pages itself, as [`Backend::run`] would).
+#[cfg(feature = "sim")]
+pub use server::{Limits, Turn, serve};
 pub use store::{Store, Watch};
 
 use crate::{Device, TopologyKind};

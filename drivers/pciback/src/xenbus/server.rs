@@ -39,14 +39,14 @@ const VECTORS_OFFSET: usize =
 
 /// What one turn of the op server did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Turn {
+pub struct Turn {
     /// Ops answered.
-    pub(crate) answered: u32,
+    pub answered: u32,
     /// Of those, answered with a non-zero `err`.
-    pub(crate) failed: u32,
+    pub failed: u32,
     /// The budget ran out with another op waiting: call again after
     /// letting the others run.
-    pub(crate) more: bool,
+    pub more: bool,
 }
 
 /// Where `msix_entries[index].vector` is in the page.
@@ -69,16 +69,16 @@ fn write_back(page: SharedPage<'_>, err: i32, value: u32, vectors: &[XenMsixEntr
 
 /// How a turn is served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Limits {
+pub struct Limits {
     /// Most ops answered in the turn.
-    pub(crate) budget: u32,
+    pub budget: u32,
     /// The benchmark's floor ([`super::Backend::answer_reads_at_once`]).
-    pub(crate) reads_at_once: bool,
+    pub reads_at_once: bool,
 }
 
 /// Answers the ops waiting in `page`, at most `limits.budget` of them, for
 /// the frontend whose devices are `devices`; calls `notify` after each.
-pub(crate) async fn serve<A, I, D>(
+pub async fn serve<A, I, D>(
     page: SharedPage<'_>,
     devices: &mut GuestDevices,
     access: &A,

@@ -52,7 +52,17 @@ impl XenbusState {
 
     /// The decimal string written to a `state` key.
     pub fn as_str(self) -> &'static str {
-        ["0", "1", "2", "3", "4", "5", "6", "7", "8"][self as usize]
+        match self {
+            Self::Unknown => "0",
+            Self::Initialising => "1",
+            Self::InitWait => "2",
+            Self::Initialised => "3",
+            Self::Connected => "4",
+            Self::Closing => "5",
+            Self::Closed => "6",
+            Self::Reconfiguring => "7",
+            Self::Reconfigured => "8",
+        }
     }
 }
 
