@@ -141,6 +141,16 @@ fn hardware_domain_halted(text: &str) -> bool {
 /// Xen prints its last lines synchronously, so they are already out.
 const AFTER_HALT: Duration = Duration::from_secs(1);
 
+/// What is typed on Xen's serial console when a run times out: Ctrl-A
+/// three times hands the console's input to Xen, then its debug keys `q`
+/// (every domain and vCPU: state, pending events, what it blocks on), `e`
+/// (every event channel) and `0` (dom0's registers and stack), so a hang
+/// leaves evidence of where each domain is.
+const HANG_KEYS: &[u8] = b"\x01\x01\x01q0e";
+
+/// How long to read Xen's answer to [`HANG_KEYS`].
+const HANG_DUMP: Duration = Duration::from_secs(20);
+
 /// A running QEMU, killed when dropped.
 struct Running(Child);
 
@@ -167,12 +177,13 @@ pub(crate) fn boot(
     let mut serial = File::create(serial_log).context(serial_log)?;
     let start = Instant::now();
     let mut child = command
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
         .context("cannot start qemu-system-x86_64")?;
     let stdout = child.stdout.take().expect("stdout is piped");
+    let mut keys = child.stdin.take();
     let mut qemu = Running(child);
 
     let (sender, receiver) = mpsc::channel();
@@ -201,7 +212,15 @@ pub(crate) fn boot(
     loop {
         let now = Instant::now();
         if now >= deadline {
-            break;
+            // A hang: ask Xen where everything is, once, and read the answer.
+            match keys.take() {
+                Some(mut keys) if end.is_none() => {
+                    let _ = keys.write_all(HANG_KEYS).and_then(|()| keys.flush());
+                    deadline = now + HANG_DUMP;
+                    continue;
+                }
+                _ => break,
+            }
         }
         match receiver.recv_timeout(deadline - now) {
             Ok(line) => {
@@ -220,7 +239,7 @@ pub(crate) fn boot(
                 }
                 lines.push(line);
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 if end.is_none() {
                     let status = qemu.0.wait().context("waiting for qemu")?;
