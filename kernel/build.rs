@@ -9,8 +9,12 @@ fn main() {
         println!("cargo:rustc-link-arg-bins=--no-pie");
         println!("cargo:rustc-link-arg-bins=-zmax-page-size=4096");
         // The released image carries no symbol table (a sixth of the file);
-        // the debug build keeps it for mapping a reported RIP to code.
-        if std::env::var("PROFILE").as_deref() == Ok("release") {
+        // the debug build keeps it for mapping a reported RIP to code, and
+        // PCIBACK_DD_SYMBOLS=1 keeps it in a release build (to see where
+        // the bytes go: `nm -S --size-sort`).
+        println!("cargo:rerun-if-env-changed=PCIBACK_DD_SYMBOLS");
+        let symbols = std::env::var_os("PCIBACK_DD_SYMBOLS").is_some();
+        if std::env::var("PROFILE").as_deref() == Ok("release") && !symbols {
             println!("cargo:rustc-link-arg-bins=--strip-all");
         }
     }

@@ -117,10 +117,12 @@ pub fn init(
     for segment in &bus.segments {
         let topology = &segment.topology;
         let found = topology.functions.iter().map(|f| f.address);
-        bus.taken
-            .extend(found.filter(|&a| topology.selects(&selectors, a)));
+        // Kept sorted as it grows: no sort routine in the image.
+        for address in found.filter(|&a| topology.selects(&selectors, a)) {
+            let at = bus.taken.partition_point(|&taken| taken < address);
+            bus.taken.insert(at, address);
+        }
     }
-    bus.taken.sort_unstable();
     for selector in &selectors {
         if !bus.taken.iter().any(|&a| selector.matches(a)) {
             log::warn!(target: "pci", "xen-pciback.hide: no device {selector} on the bus");

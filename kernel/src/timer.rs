@@ -6,11 +6,11 @@
 //! earliest deadline left (under Xen, `set_timer_op`: `hypervisor::alarm`),
 //! so a sleep costs nothing while it lasts.
 
-use alloc::collections::BTreeMap;
 use core::future::Future;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::task::{Context, Poll, Waker};
+use litemap::LiteMap;
 use spin::Mutex;
 
 /// The image's timers, on the TSC.
@@ -21,7 +21,7 @@ pub static TIMERS: Timers = Timers::new(crate::time::tsc);
 pub struct Timers {
     clock: fn() -> u64,
     /// `(deadline, id)`: the id keeps two sleeps with one deadline apart.
-    queue: Mutex<BTreeMap<(u64, u64), Waker>>,
+    queue: Mutex<LiteMap<(u64, u64), Waker>>,
     next_id: AtomicU64,
 }
 
@@ -30,7 +30,7 @@ impl Timers {
     pub const fn new(clock: fn() -> u64) -> Self {
         Self {
             clock,
-            queue: Mutex::new(BTreeMap::new()),
+            queue: Mutex::new(LiteMap::new_vec()),
             next_id: AtomicU64::new(0),
         }
     }
@@ -58,11 +58,13 @@ impl Timers {
             return;
         }
         let now = self.now();
-        while let Some(entry) = queue.first_entry() {
-            if entry.key().0 > now {
+        while let Some((&key, _)) = queue.first() {
+            if key.0 > now {
                 break;
             }
-            entry.remove().wake();
+            if let Some(waker) = queue.remove(&key) {
+                waker.wake();
+            }
         }
     }
 
@@ -70,9 +72,8 @@ impl Timers {
     pub fn next_deadline(&self) -> Option<u64> {
         self.queue
             .lock()
-            .keys()
-            .next()
-            .map(|&(deadline, _)| deadline)
+            .first()
+            .map(|(&(deadline, _), _)| deadline)
     }
 }
 

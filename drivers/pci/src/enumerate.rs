@@ -359,6 +359,7 @@ struct Walker<'a, A: ?Sized> {
     access: &'a A,
     segment: u16,
     buses: Buses,
+    /// Found so far, in address order.
     functions: Vec<Function>,
 }
 
@@ -441,7 +442,10 @@ impl<A: ConfigAccess + ?Sized> Walker<'_, A> {
                     function.class,
                     function.class.name()
                 );
-                self.functions.push(function);
+                // Kept in address order as the walk goes (it visits buses
+                // depth first, not in order): no sort routine in the image.
+                let at = self.functions.partition_point(|f| f.address < address);
+                self.functions.insert(at, function);
             }
         }
     }
@@ -525,9 +529,10 @@ pub fn enumerate<A: ConfigAccess + ?Sized>(
             walker.walk(root, last);
         }
     }
-    let mut functions = walker.functions;
-    functions.sort_by_key(|function| function.address);
-    Topology { segment, functions }
+    Topology {
+        segment,
+        functions: walker.functions,
+    }
 }
 
 #[cfg(test)]

@@ -28,7 +28,6 @@
 //! the enable bit, and may turn it on. I/O BARs are ports, not pages, and a
 //! bridge's windows are not decoders of its own (its BARs are).
 
-use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -171,10 +170,16 @@ impl Sharing {
         refusal
     }
 
-    /// The taken functions it shares a page with, once each: whoever has it
-    /// can reach their registers.
-    pub(crate) fn neighbours(&self) -> BTreeSet<Address> {
-        self.taken.iter().map(|shared| shared.other).collect()
+    /// The taken functions it shares a page with, once each and in address
+    /// order: whoever has it can reach their registers.
+    pub(crate) fn neighbours(&self) -> Vec<Address> {
+        let mut neighbours = Vec::new();
+        for shared in &self.taken {
+            if let Err(at) = neighbours.binary_search(&shared.other) {
+                neighbours.insert(at, shared.other);
+            }
+        }
+        neighbours
     }
 }
 

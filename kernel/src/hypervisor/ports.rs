@@ -8,10 +8,10 @@
 //! in shared_info is.
 
 use crate::arch::interrupts::TrapFrame;
-use alloc::collections::BTreeMap;
 use core::future::Future;
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::task::{Poll, Waker};
+use litemap::LiteMap;
 use spin::Mutex;
 use xen::abi::event_channel::EvtchnPort;
 use xen::events::UpcallScanner;
@@ -20,7 +20,7 @@ use xen::events::UpcallScanner;
 const WORDS: usize = 64;
 
 static RAISED: [AtomicU64; WORDS] = [const { AtomicU64::new(0) }; WORDS];
-static WAITERS: Mutex<BTreeMap<EvtchnPort, Waker>> = Mutex::new(BTreeMap::new());
+static WAITERS: Mutex<LiteMap<EvtchnPort, Waker>> = Mutex::new(LiteMap::new_vec());
 static SCANNER: Mutex<UpcallScanner> = Mutex::new(UpcallScanner::new());
 /// Upcalls taken, for the diagnostics.
 pub static UPCALLS: AtomicU64 = AtomicU64::new(0);

@@ -4,9 +4,11 @@
 //! Request ids are fresh and never 0; replies are matched by id, watch
 //! events queued apart, bounded and de-duplicated.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::vec::Vec;
+
+use litemap::LiteMap;
 
 use super::error::{ProtocolError, XenstoreError};
 use super::reply::{Reply, single_string, text};
@@ -47,8 +49,8 @@ pub struct WatchEvent {
 pub struct XenstoreClient {
     output: Vec<u8>,
     reader: MessageReader,
-    in_flight: BTreeMap<u32, XsdSockmsgType>,
-    done: BTreeMap<u32, Result<Reply, XenstoreError>>,
+    in_flight: LiteMap<u32, XsdSockmsgType>,
+    done: LiteMap<u32, Result<Reply, XenstoreError>>,
     events: VecDeque<WatchEvent>,
     events_dropped: u64,
     last_id: u32,
@@ -73,8 +75,8 @@ impl XenstoreClient {
         Self {
             output: Vec::new(),
             reader: MessageReader::new(),
-            in_flight: BTreeMap::new(),
-            done: BTreeMap::new(),
+            in_flight: LiteMap::new_vec(),
+            done: LiteMap::new_vec(),
             events: VecDeque::new(),
             events_dropped: 0,
             last_id: 0,
@@ -229,7 +231,7 @@ impl XenstoreClient {
     fn break_connection(&mut self, e: ProtocolError) -> ProtocolError {
         log::error!("xenstore connection broken: {e}");
         self.broken = Some(e);
-        for id in core::mem::take(&mut self.in_flight).into_keys() {
+        for (id, _) in core::mem::take(&mut self.in_flight) {
             self.done.insert(id, Err(XenstoreError::Protocol(e)));
         }
         self.output.clear();

@@ -19,14 +19,16 @@
 //! cares about and misses nothing; that is said once per watch. The
 //! client's own queue, shared by all watches, is bounded too.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+
 use core::cell::RefCell;
 use core::future::{Future, poll_fn};
 use core::ops::Deref;
 use core::task::{Poll, Waker};
+use litemap::LiteMap;
 
 use super::client::{ReqId, XenstoreClient};
 use super::error::{ProtocolError, XenstoreError};
@@ -65,9 +67,9 @@ struct State {
     /// The last watch token handed out.
     next_token: u64,
     /// Tasks waiting for a reply.
-    replies: BTreeMap<ReqId, Waker>,
+    replies: LiteMap<ReqId, Waker>,
     /// Each watch's events, by token.
-    watches: BTreeMap<String, WatchQueue>,
+    watches: LiteMap<String, WatchQueue>,
     /// Set when the connection is over: every request fails with it.
     closed: Option<XenstoreError>,
     /// The ring broke and that was said.

@@ -139,9 +139,11 @@ impl DwordIndex {
         for (index, field) in (0_u16..).zip(fields) {
             let first = field.offset / 4;
             let last = u16::try_from(field.end().saturating_sub(1) / 4).unwrap_or(u16::MAX);
-            pairs.extend((first..=last).map(|dword| (dword, index)));
+            // Kept sorted as it grows: no sort routine in the image.
+            for pair in (first..=last).map(|dword| (dword, index)) {
+                pairs.insert(pairs.partition_point(|&p| p < pair), pair);
+            }
         }
-        pairs.sort_unstable();
         let mut index = Self::default();
         for (dword, field) in pairs {
             let position = u16::try_from(index.fields.len()).unwrap_or(u16::MAX);

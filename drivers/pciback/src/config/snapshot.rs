@@ -111,16 +111,18 @@ pub(super) fn read_only<A: ConfigAccess + ?Sized>(
             let (dword, lane) = (byte / 4, byte % 4);
             let bit = 1u8 << lane;
             let value = u32::from(hw.read8(byte)) << (u32::from(lane) * 8);
-            match dwords.iter_mut().find(|(at, _, _)| *at == dword) {
-                Some((_, mask, word)) => {
-                    *mask |= bit;
-                    *word |= value;
+            // Kept sorted as it grows: no sort routine in the image.
+            match dwords.binary_search_by_key(&dword, |&(at, _, _)| at) {
+                Ok(at) => {
+                    if let Some((_, mask, word)) = dwords.get_mut(at) {
+                        *mask |= bit;
+                        *word |= value;
+                    }
                 }
-                None => dwords.push((dword, bit, value)),
+                Err(at) => dwords.insert(at, (dword, bit, value)),
             }
         }
     }
-    dwords.sort_unstable_by_key(|(dword, _, _)| *dword);
     dwords
 }
 

@@ -31,12 +31,12 @@
 //!   domain did not take, or with one another guest has, is refused before
 //!   the first step (XSA-461: [`crate::record_shared_pages`]).
 
-use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::fmt;
+use litemap::LiteMap;
 
 use log::{error, info, warn};
 use pci::Address;
@@ -155,9 +155,9 @@ fn deassign<H: Hypercall + ?Sized>(hv: &H, frontend: DomId, address: Address) {
 #[derive(Debug, Default)]
 pub struct GuestAccess {
     /// How many devices given to each guest use each GSI.
-    gsi_users: RefCell<BTreeMap<(DomId, u32), usize>>,
+    gsi_users: RefCell<LiteMap<(DomId, u32), usize>>,
     /// The guest each given device is with.
-    holders: RefCell<BTreeMap<Address, DomId>>,
+    holders: RefCell<LiteMap<Address, DomId>>,
 }
 
 impl GuestAccess {

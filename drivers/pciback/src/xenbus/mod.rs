@@ -79,7 +79,6 @@ pub(crate) mod store;
 mod throttle;
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
@@ -87,6 +86,7 @@ use core::fmt;
 use core::future::{Future, poll_fn};
 use core::pin::{Pin, pin};
 use core::task::Poll;
+use litemap::LiteMap;
 
 use log::{debug, error, info, warn};
 use pci::Address;
@@ -210,7 +210,7 @@ pub struct Backend<S: Store, P: Platform> {
     options: Options,
     /// Devices taken and not given to any frontend.
     pool: RefCell<Vec<Device>>,
-    frontends: RefCell<BTreeMap<FrontendKey, Entry>>,
+    frontends: RefCell<LiteMap<FrontendKey, Entry>>,
     /// The benchmark's floor: configuration reads are answered at once.
     reads_at_once: Cell<bool>,
     /// What polling the frontends' pages did.
@@ -237,7 +237,7 @@ impl<S: Store, P: Platform> Backend<S, P> {
             platform,
             options,
             pool: RefCell::new(devices),
-            frontends: RefCell::new(BTreeMap::new()),
+            frontends: RefCell::new(LiteMap::new_vec()),
             reads_at_once: Cell::new(false),
             polling: Cell::new(PollingStats::default()),
         }
@@ -336,7 +336,7 @@ impl<S: Store, P: Platform> Backend<S, P> {
                     None => children.push(Box::pin(self.list(&found))),
                 },
                 None => {
-                    for entry in self.frontends.borrow_mut().values_mut() {
+                    for (_, entry) in self.frontends.borrow_mut().iter_mut() {
                         entry.recheck = true;
                     }
                     children.push(Box::pin(self.sweep()));
