@@ -64,6 +64,7 @@ const INITRAMFS: Step = Step {
         "domU/init.sh",
         "domU/cfgread.c",
         "domU/evtping.c",
+        "domU/samples.h",
         "domU/bar.c",
         "dom0/dom0-helper.c",
     ],

@@ -28,19 +28,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "samples.h"
 
 static void must(int ok, const char *what)
 {
@@ -100,7 +88,7 @@ int main(int argc, char **argv)
         us[i] = (now_us() - t0) / ops;
         sum += us[i];
     }
-    qsort(us, n, sizeof *us, cmp_double);
+    sort_samples(us, n);
     if (!workload)
         printf("cfgread %s samples=%ld min_us=%.1f median_us=%.1f p90_us=%.1f max_us=%.1f mean_us=%.1f first=%08x\n",
                argv[1], n, us[0], us[n / 2], us[n * 9 / 10], us[n - 1], sum / n, value);

@@ -27,19 +27,7 @@
 /* Linux's uapi <xen/evtchn.h> uses Xen's domid_t without defining it. */
 typedef uint16_t domid_t;
 #include <xen/evtchn.h>
-
-static double now_us(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "samples.h"
 
 static int fail(const char *what)
 {
@@ -104,7 +92,7 @@ int main(int argc, char **argv)
         us[i] = now_us() - t0;
         sum += us[i];
     }
-    qsort(us, n, sizeof *us, cmp_double);
+    sort_samples(us, n);
     printf("evtping %s samples=%ld min_us=%.1f median_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f mean_us=%.1f\n",
            argv[1], n, us[0], us[n / 2], us[n * 9 / 10], us[n * 99 / 100], us[n - 1], sum / n);
     return 0;
