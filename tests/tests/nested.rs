@@ -411,11 +411,9 @@ fn scenario_a_driver_domain_on_xen() {
     // least per echo and per XenStore read (its request), and an upcall per
     // echo (each ping arrives alone, after the previous echo).
     acknowledged(a, "command-stats", "stats", domid);
-    let stats = after(console, "stats: hypercalls ").expect("the stats line");
-    let (total, rest) = stats.split_once(" (").expect("hypercalls by number");
-    let (by_number, upcalls) = rest.split_once("), upcalls ").expect("upcalls");
-    let total: u64 = number(total, stats);
-    let upcalls: u64 = number(upcalls, stats);
+    let stats = stats_line(console, None);
+    let (total, upcalls) = (stats_count(stats, "hypercalls"), stats_count(stats, "upcalls"));
+    let by_number = stats_by_number(stats);
     let event_channel_ops: u64 = by_number
         .split(' ')
         .find_map(|pair| pair.strip_prefix("32:"))
@@ -1067,10 +1065,9 @@ fn scenario_c_config_read_round_trip_against_linux_pciback() {
         .and_then(|(_, rest)| rest.split_once(" ops"))
         .map(|(ops, _)| number(ops, report))
         .unwrap_or_else(|| panic!("no op count in its `devices` report: `{report}`"));
-    let stats = after(console, "stats: hypercalls ").expect("its stats line");
-    let (total, rest) = stats.split_once(" (").expect("hypercalls by number");
-    let (by_number, upcalls) = rest.split_once("), upcalls ").expect("upcalls");
-    let (total, upcalls): (u64, u64) = (number(total, stats), number(upcalls, stats));
+    let stats = stats_line(console, None);
+    let (total, upcalls) = (stats_count(stats, "hypercalls"), stats_count(stats, "upcalls"));
+    let by_number = stats_by_number(stats);
     assert!(served > 0 && total > 0, "{stats}");
     let figures = format!(
         "scenario c, a Linux PV guest's config reads (4 bytes, {SAMPLES} per device, sysfs pread), \
@@ -1115,15 +1112,34 @@ fn exit_reason(index: u32) -> String {
     }
 }
 
-/// A driver-domain `stats <label>` line's count of `name` (`hypercalls 12
-/// (...)`, `upcalls 3`, ...).
-fn stats_count(console: &str, label: &str, name: &str) -> u64 {
-    let line = rest_of(console, &format!("stats: {label}: "));
+/// The driver domain's first `stats[ <label>]` line (kernel commands.rs:
+/// `[<label>: ]hypercalls <n> (<number>:<n> ...), upcalls <n>, halts <n>,
+/// ops <n>, polls <n> (ops seen <n>, looks <n>)`).
+fn stats_line<'a>(console: &'a str, label: Option<&str>) -> &'a str {
+    let marker = match label {
+        Some(label) => format!("stats: {label}: hypercalls "),
+        None => "stats: hypercalls ".into(),
+    };
+    let line = rest_of(console, &marker);
+    assert!(!line.is_empty(), "no `{marker}` line from the driver domain");
+    line
+}
+
+/// A `stats` line's count of `name` (`hypercalls`, `upcalls`, ...).
+fn stats_count(line: &str, name: &str) -> u64 {
     let (_, rest) = line
         .split_once(&format!(" {name} "))
         .or_else(|| line.split_once(&format!(": {name} ")))
-        .unwrap_or_else(|| panic!("no {name} in the `stats {label}` line: `{line}`"));
+        .unwrap_or_else(|| panic!("no {name} in the stats line `{line}`"));
     number(rest.split([' ', ',']).next().unwrap_or(""), line)
+}
+
+/// A `stats` line's hypercalls by number (`<number>:<n> ...`).
+fn stats_by_number(line: &str) -> &str {
+    line.split_once(" (")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(by_number, _)| by_number)
+        .unwrap_or_else(|| panic!("no hypercalls by number in `{line}`"))
 }
 
 /// The mean over the devices of the median per-op time of `step` through
@@ -1178,8 +1194,8 @@ fn scenario_c_benchmark_against_linux_pciback() {
     ));
     for step in WORKLOADS.iter().chain(&["floor"]) {
         let count = |name| {
-            stats_count(console, &format!("ours-{step}-after"), name)
-                - stats_count(console, &format!("ours-{step}-before"), name)
+            stats_count(stats_line(console, Some(&format!("ours-{step}-after"))), name)
+                - stats_count(stats_line(console, Some(&format!("ours-{step}-before"))), name)
         };
         let ops = count("ops");
         assert!(ops > 0, "{step}: no op answered between the stats");

@@ -41,8 +41,9 @@ cpu_seconds() { xl list "$1" | awk 'NR == 2 { print $6 }'; }
 
 # bench GUEST LABEL [DD]: answers the benchmark steps of GUEST (its
 # /init's `bench`), one at a time. Around each step, Xen's performance
-# counters (`xenperf -f`: VM exits by reason; the driver domain is the only
-# HVM/PVH domain) and, with DD, the driver domain's own (`stats
+# counters (`xenperf -f`: VM exits by reason, the `vmexits  T=<total>
+# <count per reason>` array, not the `vmexits from ...` counters; the
+# driver domain is the only HVM/PVH domain) and, with DD, the driver domain's own (`stats
 # LABEL-STEP-before|after`: hypercalls, upcalls, halts, ops); the counters'
 # difference is reported as `perf LABEL STEP vmexits=<total>
 # <reason>:<count>...`. `floor` runs only through the driver domain (its
@@ -85,13 +86,13 @@ bench() {
             [ -z "$bdd" ] || dom0-helper command "$bdd" devices > /dev/null || true
             fail "$1 did not finish benchmark step $step"
         fi
-        wait
+        wait || fail "the echo for $1's $step ended with status $?"
         xenperf -f > /tmp/perf-after
         cpu_after=$(cpu_seconds "${bdd:-0}")
         [ -z "$bdd" ] || dom0-helper command "$bdd" stats "$label-$step-after" > /dev/null
         [ "$step" != floor ] || dom0-helper command "$bdd" op-floor off > /dev/null
         result perf "$label $step $(awk '
-            $1 == "vmexits" { n++; line = $0; sub(/^vmexits +T= *[0-9]+ */, "", line)
+            $1 == "vmexits" && $2 ~ /^T=/ { n++; line = $0; sub(/^vmexits +T= *[0-9]+ */, "", line)
                               k = split(line, a); for (i = 1; i <= k; i++) v[n, i - 1] = a[i] }
             END { t = 0; s = ""
                   for (i = 0; i < k; i++) { d = v[2, i] - v[1, i]; if (d) { t += d; s = s " " i ":" d } }
