@@ -14,14 +14,19 @@ use system_tests::nested::{self, Options, Scenario, ScenarioOutcome};
 static MACHINE: Mutex<()> = Mutex::new(());
 
 /// Scenario a, booted once for all the tests that judge it.
-static SCENARIO_A: OnceLock<ScenarioOutcome> = OnceLock::new();
+static SCENARIO_A: OnceLock<Booted> = OnceLock::new();
 
 /// QEMU's `edu` test device and e1000e NIC, as they appear in config space.
 const EDU: &str = "1234:11e8";
 const E1000E: &str = "8086:10d3";
 
+/// A scenario's boot: its outcome, or why it did not get through dom0's
+/// script. Kept either way, so a failed boot fails every test that judges
+/// it once, instead of booting again for each (and overwriting its logs).
+type Booted = Result<ScenarioOutcome, String>;
+
 /// Boots `scenario` and insists that dom0 got through its script.
-fn run(scenario: Scenario) -> ScenarioOutcome {
+fn run(scenario: Scenario) -> Booted {
     let options = Options {
         image: Some(system_tests::image()),
         ..Options::default()
@@ -29,13 +34,24 @@ fn run(scenario: Scenario) -> ScenarioOutcome {
     let _machine = MACHINE
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let outcome = nested::run_scenario(scenario, &options).unwrap_or_else(|e| panic!("{e}"));
-    assert!(outcome.completed(), "{}", outcome.summary());
-    outcome
+    let outcome = nested::run_scenario(scenario, &options).map_err(|e| e.to_string())?;
+    if outcome.completed() {
+        Ok(outcome)
+    } else {
+        Err(outcome.summary())
+    }
+}
+
+/// The outcome of `booted`, judged; or the reason it has none, as a failure.
+fn outcome(booted: &Booted) -> &ScenarioOutcome {
+    match booted {
+        Ok(outcome) => judged(outcome),
+        Err(e) => panic!("{e}"),
+    }
 }
 
 fn scenario_a() -> &'static ScenarioOutcome {
-    judged(SCENARIO_A.get_or_init(|| run(Scenario::DriverDomain)))
+    outcome(SCENARIO_A.get_or_init(|| run(Scenario::DriverDomain)))
 }
 
 /// What in Xen's own console means something went wrong inside Xen: a
@@ -502,7 +518,7 @@ const SAMPLES: &str = "samples=2000";
 #[test]
 fn scenario_b_linux_pciback_serves_a_pv_guest() {
     let b = run(Scenario::Baseline);
-    let b = judged(&b);
+    let b = outcome(&b);
     assert_eq!(dom0(b, "xsm"), "xsm=dummy");
     assert!(!b.file("xen").contains("Initialising hardware domain"));
     let devices = hidden_devices();
@@ -555,10 +571,10 @@ fn scenario_b_linux_pciback_serves_a_pv_guest() {
 }
 
 /// Scenario c, booted once for all the tests that judge it.
-static SCENARIO_C: OnceLock<ScenarioOutcome> = OnceLock::new();
+static SCENARIO_C: OnceLock<Booted> = OnceLock::new();
 
 fn scenario_c() -> &'static ScenarioOutcome {
-    judged(SCENARIO_C.get_or_init(|| run(Scenario::Serving)))
+    outcome(SCENARIO_C.get_or_init(|| run(Scenario::Serving)))
 }
 
 /// Scenario c's guests: served by dom0's Linux xen-pciback (the baseline),
