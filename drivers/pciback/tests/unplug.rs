@@ -218,6 +218,7 @@ fn unplug_while_serving(reset: Reset) {
         Some(XenbusState::Reconfiguring),
         "{reset:?}"
     );
+    assert_eq!(machine.status(2).map(|s| s.devices), Some(2), "{reset:?}");
 
     machine.settle();
     assert!(
@@ -232,6 +233,7 @@ fn unplug_while_serving(reset: Reset) {
         "{reset:?}"
     );
     assert_eq!(front.devices(), [guest_at(0)], "{reset:?}");
+    assert_eq!(machine.status(2).map(|s| s.devices), Some(1), "{reset:?}");
     assert_eq!(
         machine.world.xen().assigned_devices(2),
         [pci_sbdf(0, 0, NIC_A.devfn())],

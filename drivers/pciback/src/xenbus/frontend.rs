@@ -761,9 +761,9 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
             ));
         };
         info!("{}: removing {}", self.dir, device.address());
+        self.release(device).await;
         self.backend
             .update(self.key, |status| status.devices = self.devices.len());
-        self.release(device).await;
         Ok(())
     }
 
