@@ -141,7 +141,7 @@ impl Reset {
         match self {
             Self::FunctionLevel => ms(100),
             Self::ConventionalBus => ms(2 + 1100),
-            Self::PcieBus { gone } => ms(2 + 100) + gone,
+            Self::PcieBus { gone } => ms(2 + 100).saturating_add(gone),
         }
     }
 }
@@ -179,12 +179,12 @@ fn unplug_while_serving(reset: Reset) {
     run_until(&mut machine, |bus| reset.started(bus, unplugged));
     if let Reset::PcieBus { gone } = reset {
         // The function answers all ones until it is back.
-        let bus = machine.backend.clone();
-        assert!(bus.platform().bus().remove(unplugged));
+        let backend = Rc::clone(&machine.backend);
+        assert!(backend.platform().bus().remove(unplugged));
         let world = machine.world.clone();
         machine.executor.spawn(async move {
             world.sleep(gone).await;
-            bus.platform().bus().insert(unplugged, pcie_endpoint());
+            backend.platform().bus().insert(unplugged, pcie_endpoint());
         });
     }
 
@@ -270,6 +270,7 @@ fn a_pcie_bus_reset_and_readiness_poll_of_the_unplugged_device_hold_up_no_op() {
 #[test]
 fn a_reset_that_fails_ends_the_unplug_in_a_known_state_and_is_logged_once() {
     capture();
+    // Gone for ever: removed below and never put back.
     let reset = Reset::PcieBus {
         gone: Duration::MAX,
     };
