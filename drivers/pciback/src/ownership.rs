@@ -150,8 +150,8 @@ impl Device {
     /// Hands the function back from a guest: reset, the configuration saved
     /// at take time restored, the guest's MSI or MSI-X turned off through
     /// `interrupts`, disabled, bus mastering off, its GSI forgotten. All of
-    /// that happens even when the reset fails; the error says why, for the
-    /// log.
+    /// that happens even when the reset fails; the error says why, and is
+    /// the caller's to log (once, with what it then does with the device).
     pub async fn release<
         A: ConfigAccess + ?Sized,
         I: InterruptControl + ?Sized,
@@ -178,12 +178,11 @@ impl Device {
         quiesce(&hw, &mut self.state);
         self.config.reset();
         self.state.gsi = None;
-        match &reset {
-            Ok(method) => info!(
+        if let Ok(method) = &reset {
+            info!(
                 "pciback {}: released, reset by {method}",
                 self.state.address
-            ),
-            Err(error) => warn!("pciback: released WITHOUT A RESET: {error}"),
+            );
         }
         reset
     }

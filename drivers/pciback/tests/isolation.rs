@@ -9,10 +9,8 @@
 
 mod common;
 
-use std::cell::RefCell;
-use std::sync::Once;
-
 use common::driver::{DriverDomain, flr_written, take};
+use common::logs::{capture, logged};
 use common::{address, flr_endpoint};
 use pci::sim::{SimBar, SimBus, SimDevice};
 use pci::{Address, Bar, BarKind, Topology};
@@ -53,52 +51,6 @@ fn shared(
         first,
         last,
     }
-}
-
-// The console: every message logged on this thread (tests run on several).
-
-thread_local! {
-    static LINES: RefCell<Vec<(log::Level, String)>> = const { RefCell::new(Vec::new()) };
-}
-
-struct Capture;
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        LINES.with(|lines| {
-            lines
-                .borrow_mut()
-                .push((record.level(), record.args().to_string()));
-        });
-    }
-
-    fn flush(&self) {}
-}
-
-/// Starts capturing; forgets what this thread logged so far.
-fn capture() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        log::set_logger(&Capture).unwrap();
-        log::set_max_level(log::LevelFilter::Trace);
-    });
-    LINES.with(|lines| lines.borrow_mut().clear());
-}
-
-/// The messages of `level` logged on this thread that contain every one of `words`.
-fn logged(level: log::Level, words: &[&str]) -> Vec<String> {
-    LINES.with(|lines| {
-        lines
-            .borrow()
-            .iter()
-            .filter(|(at, line)| *at == level && words.iter().all(|word| line.contains(word)))
-            .map(|(_, line)| line.clone())
-            .collect()
-    })
 }
 
 /// Messages logged at `level` that mention XSA-461.

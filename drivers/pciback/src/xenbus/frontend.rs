@@ -6,8 +6,12 @@
 //! `xenbus_probe_node`), read `frontend-id` and `frontend`, go InitWait,
 //! watch the backend directory and the frontend's `state`, then feed every
 //! change to [`state::next`] and do what it says; between events, answer
-//! the frontend's ops. Whatever goes wrong goes wrong for this frontend
-//! only: a bad value or a refused device is a reason in
+//! the frontend's ops. A device leaving the guest (hot-unplug, unregister)
+//! is reset by a future of its own ([`release`]) while the frontend keeps
+//! answering ops, so no op waits for the reset (up to a minute) past
+//! pcifront's 2 s; XenBus events wait for it, as Linux's xenbus thread
+//! does while its work items answer ops. Whatever goes wrong goes wrong
+//! for this frontend only: a bad value or a refused device is a reason in
 //! `error/backend/pci/<domid>/<devid>/error` and the state Closing.
 //!
 //! Differences from Linux, on purpose:
@@ -33,12 +37,12 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::cell::Cell;
 use core::future::{Future, poll_fn};
-use core::pin::pin;
+use core::pin::{Pin, pin};
 use core::sync::atomic::Ordering;
 use core::task::Poll;
 use core::time::Duration;
 
-use log::{error, info, warn};
+use log::{info, warn};
 use xen::Errno;
 use xen::abi::io::pciif::{FLAGS_OFFSET, XEN_PCI_MAGIC, XEN_PCIF_ACTIVE};
 use xen::abi::io::xenbus::XenbusState;
@@ -47,12 +51,13 @@ use xen::abi::xen::{DOMID_FIRST_RESERVED, DomId};
 use super::parse::{self, Bdf, DeviceOpts};
 use super::platform::{EventPort, Platform, SharedMapping};
 use super::poll::PollWindow;
+use super::release;
 use super::server;
 use super::state::{self, Action, Event};
 use super::store::{self, Fatal, Store, Watch};
 use super::throttle::Throttle;
 use super::{Backend, FrontendKey, yield_now};
-use crate::{Device, GuestDevices, ResetError, ResetErrorKind};
+use crate::{Device, GuestDevices};
 
 /// Most devices one frontend may be given: 32 slots of 8 functions, the
 /// most Linux's virtual bus holds.
@@ -90,6 +95,14 @@ struct Arrival {
     polled: bool,
     /// A polling window ran out first: when it started.
     ran_out: Option<Duration>,
+}
+
+/// What came first while `Frontend::serve_until` waited for its work.
+enum Meanwhile<T> {
+    /// The port fired.
+    Port(Arrival),
+    /// The work is done, with this.
+    Done(T),
 }
 
 /// How polling the page ended.
@@ -343,25 +356,7 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
                 }
                 Wake::Backend => Some(Event::BackendChanged),
                 Wake::Port(arrival) => {
-                    if let Some(started) = arrival.ran_out {
-                        self.window.ran_out(started);
-                    }
-                    if self.serve_ops().await > 0 {
-                        self.throttle.served();
-                        self.answered(arrival.polled);
-                    } else if !arrival.polled && core::mem::take(&mut self.polled_ops) {
-                        // The event of an op answered by polling.
-                    } else {
-                        self.backend.update(self.key, |status| {
-                            status.spurious_events = status.spurious_events.saturating_add(1)
-                        });
-                        if self.throttle.spurious(self.platform().now()) {
-                            warn!(
-                                "{}: events without ops keep coming; its port is looked at once a second until one brings an op",
-                                self.dir
-                            );
-                        }
-                    }
+                    self.on_port(arrival).await;
                     None
                 }
             };
@@ -370,6 +365,30 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
                     return;
                 }
                 self.serve_ops().await;
+            }
+        }
+    }
+
+    /// The port fired or an op was seen: answers the ops waiting, or
+    /// counts the event as spurious (XSA-332).
+    async fn on_port(&mut self, arrival: Arrival) {
+        if let Some(started) = arrival.ran_out {
+            self.window.ran_out(started);
+        }
+        if self.serve_ops().await > 0 {
+            self.throttle.served();
+            self.answered(arrival.polled);
+        } else if !arrival.polled && core::mem::take(&mut self.polled_ops) {
+            // The event of an op answered by polling.
+        } else {
+            self.backend.update(self.key, |status| {
+                status.spurious_events = status.spurious_events.saturating_add(1)
+            });
+            if self.throttle.spurious(self.platform().now()) {
+                warn!(
+                    "{}: events without ops keep coming; its port is looked at once a second until one brings an op",
+                    self.dir
+                );
             }
         }
     }
@@ -399,9 +418,32 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
     ) -> Wake {
         let mut backend_changed = pin!(backend_watch.next());
         let mut frontend_changed = pin!(frontend_watch.next());
-        let until = self.throttle.until();
         let poll = self.window.window().filter(|_| self.poll_next.get());
-        let mut fired = pin!(self.connection.as_ref().map(|c| async move {
+        let mut fired = pin!(self.arrival(poll));
+        poll_fn(|cx| {
+            if self.backend.take_recheck(self.key) {
+                return Poll::Ready(Wake::Recheck);
+            }
+            if backend_changed.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Wake::Backend);
+            }
+            if frontend_changed.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Wake::Frontend);
+            }
+            match fired.as_mut().as_pin_mut().map(|port| port.poll(cx)) {
+                Some(Poll::Ready(arrival)) => Poll::Ready(Wake::Port(arrival)),
+                _ => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// The next op or event on the port, once the throttle allows, after
+    /// polling the page for `poll` if given; `None` when not connected.
+    fn arrival(&self, poll: Option<Duration>) -> Option<impl Future<Output = Arrival> + '_> {
+        let c = self.connection.as_ref()?;
+        let until = self.throttle.until();
+        Some(async move {
             if let Some(until) = until {
                 self.platform().sleep_until(until).await;
             }
@@ -428,23 +470,7 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
                 polled: false,
                 ran_out,
             }
-        }));
-        poll_fn(|cx| {
-            if self.backend.take_recheck(self.key) {
-                return Poll::Ready(Wake::Recheck);
-            }
-            if backend_changed.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Wake::Backend);
-            }
-            if frontend_changed.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Wake::Frontend);
-            }
-            match fired.as_mut().as_pin_mut().map(|port| port.poll(cx)) {
-                Some(Poll::Ready(arrival)) => Poll::Ready(Wake::Port(arrival)),
-                _ => Poll::Pending,
-            }
         })
-        .await
     }
 
     /// Does what [`state::next`] says for `event`; `false` once unregistered.
@@ -741,48 +767,39 @@ impl<'b, S: Store, P: Platform> Frontend<'b, S, P> {
         Ok(())
     }
 
-    /// Takes a device back from the guest, resets it and returns it to the
-    /// pool (Linux's `pcistub_put_pci_dev`). The free functions that share
-    /// a page of MMIO with it, whose registers the guest could reach, are
-    /// reset too before anyone else gets them (XSA-461).
+    /// Takes a device (already off the guest's list) back from the guest:
+    /// [`release::release`], run beside this frontend's op serving, so
+    /// the guest's ops on its other devices are answered during the
+    /// reset's waits and an op on this one finds no device, as in Linux.
     async fn release(&mut self, device: Device) {
-        self.platform().deassign(self.key.domid, &device);
-        let (address, neighbours) = (device.address(), device.sharing.neighbours());
-        self.reset_into_pool(device).await;
-        for neighbour in neighbours {
-            // One with a guest is reset when that guest lets it go.
-            let Some(free) = self.backend.take(neighbour) else {
-                continue;
-            };
-            info!(
-                "{}: resetting {neighbour}, which shares a page with {address} (XSA-461)",
-                self.dir
-            );
-            self.reset_into_pool(free).await;
-        }
+        let releasing = pin!(release::release(self.backend, self.key, device));
+        self.serve_until(releasing).await;
     }
 
-    /// Resets a device no guest has and returns it to the pool. A device
-    /// with no safe reset method goes back too: it was taken and served
-    /// that way (with a warning, as Linux serves it), and `Device::release`
-    /// said again that it was not reset. Only one whose reset did not
-    /// complete stays out.
-    async fn reset_into_pool(&mut self, mut device: Device) {
-        let platform = self.platform();
-        match device
-            .release(platform.config(), &mut self.interrupts, platform.delay())
-            .await
-        {
-            Ok(_)
-            | Err(ResetError {
-                kind: ResetErrorKind::Unsupported { .. },
-                ..
-            }) => self.backend.give_back(device),
-            Err(reset) => error!(
-                "{}: {} could not be reset ({reset}); kept out of the pool",
-                self.dir,
-                device.address()
-            ),
+    /// Answers the frontend's ops as they come until `work` is done, and
+    /// returns what it returned. XenBus events wait meanwhile (their
+    /// watches keep them), as Linux's xenbus thread waits for a reset while
+    /// its op work items run. No polling of the page: ops come with their
+    /// event.
+    async fn serve_until<F: Future>(&mut self, mut work: Pin<&mut F>) -> F::Output {
+        loop {
+            let next = {
+                let mut port = pin!(self.arrival(None));
+                poll_fn(|cx| {
+                    if let Poll::Ready(output) = work.as_mut().poll(cx) {
+                        return Poll::Ready(Meanwhile::Done(output));
+                    }
+                    match port.as_mut().as_pin_mut().map(|port| port.poll(cx)) {
+                        Some(Poll::Ready(arrival)) => Poll::Ready(Meanwhile::Port(arrival)),
+                        _ => Poll::Pending,
+                    }
+                })
+                .await
+            };
+            match next {
+                Meanwhile::Port(arrival) => self.on_port(arrival).await,
+                Meanwhile::Done(output) => return output,
+            }
         }
     }
 

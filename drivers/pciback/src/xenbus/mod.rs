@@ -65,7 +65,8 @@
 //!   their future is dropped unfinished: the backend waits on several at
 //!   once and drops the others when one is ready.
 //! - Ops must be answered well within the 2 s pcifront waits; nothing here
-//!   blocks except [`crate::Delay`] during a reset.
+//!   blocks except [`crate::Delay`] during a reset, and a frontend answers
+//!   its ops while one of its devices resets.
 
 mod access;
 mod frontend;
@@ -73,6 +74,7 @@ pub(crate) mod parse;
 mod pirqs;
 mod platform;
 mod poll;
+mod release;
 mod server;
 pub mod state;
 pub(crate) mod store;

@@ -50,7 +50,9 @@ pub trait Platform {
     fn delay(&self) -> &Self::Delay;
 
     /// PIRQ mapping into `frontend` (`PHYSDEVOP_map_pirq` and friends with
-    /// `domid = frontend`): [`super::GuestPirqs`].
+    /// `domid = frontend`): [`super::GuestPirqs`]. It holds nothing but the
+    /// domid: a device's release, which runs beside the frontend's op
+    /// serving, takes one of its own.
     fn interrupts(&self, frontend: DomId) -> Self::Interrupts<'_>;
 
     /// Gives `device` to `frontend` before the guest sees it: IOMMU

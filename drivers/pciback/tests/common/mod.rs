@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod driver;
+pub mod logs;
 
 use pci::capability::PortType;
 use pci::sim::{ConfigWrite, SimBus, SimDevice};
