@@ -37,7 +37,10 @@ guest_said() { console_has "$1" "NESTED-RESULT $2"; }
 
 # cpu_seconds DOMID: the CPU time the domain has used, in seconds (the
 # Time(s) column of `xl list`).
-cpu_seconds() { xl list "$1" | awk 'NR == 2 { print $6 }'; }
+cpu_seconds() {
+    listed=$(xl list "$1") || return
+    echo "$listed" | awk 'NR == 2 { print $6 }'
+}
 
 # bench GUEST LABEL [DD]: answers the benchmark steps of GUEST (its
 # /init's `bench`), one at a time. Around each step, Xen's performance
@@ -63,9 +66,10 @@ bench() {
         fi
         [ "$step" != floor ] || dom0-helper command "$bdd" op-floor on > /dev/null
         [ "$step" != evtping ] || xenstore-write "$home/bench-remote" "${bdd:-0}"
-        xenperf -f > /tmp/perf-before
-        [ -z "$bdd" ] || dom0-helper command "$bdd" stats "$label-$step-before" > /dev/null
-        cpu_before=$(cpu_seconds "${bdd:-0}")
+        xenperf -f > /tmp/perf-before || fail "xenperf -f before $label $step: status $?"
+        [ -z "$bdd" ] || dom0-helper command "$bdd" stats "$label-$step-before" > /dev/null ||
+            fail "stats $label-$step-before: status $?"
+        cpu_before=$(cpu_seconds "${bdd:-0}") || fail "xl list ${bdd:-0}: status $?"
         xenstore-write "$home/bench-go" "$step"
         if [ "$step" = evtping ]; then
             has_port() { xenstore-read "$home/bench-port" > /dev/null 2>&1; }
@@ -87,9 +91,10 @@ bench() {
             fail "$1 did not finish benchmark step $step"
         fi
         wait || fail "the echo for $1's $step ended with status $?"
-        xenperf -f > /tmp/perf-after
-        cpu_after=$(cpu_seconds "${bdd:-0}")
-        [ -z "$bdd" ] || dom0-helper command "$bdd" stats "$label-$step-after" > /dev/null
+        xenperf -f > /tmp/perf-after || fail "xenperf -f after $label $step: status $?"
+        cpu_after=$(cpu_seconds "${bdd:-0}") || fail "xl list ${bdd:-0}: status $?"
+        [ -z "$bdd" ] || dom0-helper command "$bdd" stats "$label-$step-after" > /dev/null ||
+            fail "stats $label-$step-after: status $?"
         [ "$step" != floor ] || dom0-helper command "$bdd" op-floor off > /dev/null
         result perf "$label $step $(awk '
             $1 == "vmexits" && $2 ~ /^T=/ { n++; line = $0; sub(/^vmexits +T= *[0-9]+ */, "", line)
