@@ -138,6 +138,9 @@ pub struct Options {
     pub timeout: Duration,
     /// Copy the serial console (Xen, dom0) to stderr as it comes.
     pub echo: bool,
+    /// Run the benchmark's steps too (scenario c, `cargo xtask bench`):
+    /// dom0 is booted with `nested.bench=1`.
+    pub bench: bool,
 }
 
 impl Default for Options {
@@ -147,6 +150,7 @@ impl Default for Options {
             log_dir: None,
             timeout: Duration::from_secs(10 * 60),
             echo: false,
+            bench: false,
         }
     }
 }
@@ -317,7 +321,10 @@ pub fn run_scenario(scenario: Scenario, options: &Options) -> Result<ScenarioOut
             scenario.xen_args()
         ),
         dom0_kernel: prepared.vmlinuz.clone(),
-        dom0_args: format!("console=hvc0 earlyprintk=xen nested.scenario={scenario}"),
+        dom0_args: format!(
+            "console=hvc0 earlyprintk=xen nested.scenario={scenario}{}",
+            if options.bench { " nested.bench=1" } else { "" }
+        ),
         dom0_initrd: initrd.clone(),
         policy: scenario.uses_flask().then(|| prepared.policy.clone()),
     };
