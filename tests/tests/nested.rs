@@ -432,7 +432,10 @@ fn scenario_a_driver_domain_on_xen() {
     // echo (each ping arrives alone, after the previous echo).
     acknowledged(a, "command-stats", "stats", domid);
     let stats = stats_line(console, None);
-    let (total, upcalls) = (stats_count(stats, "hypercalls"), stats_count(stats, "upcalls"));
+    let (total, upcalls) = (
+        stats_count(stats, "hypercalls"),
+        stats_count(stats, "upcalls"),
+    );
     let by_number = stats_by_number(stats);
     let event_channel_ops: u64 = by_number
         .split(' ')
@@ -1086,7 +1089,10 @@ fn scenario_c_config_read_round_trip_against_linux_pciback() {
         .map(|(ops, _)| number(ops, report))
         .unwrap_or_else(|| panic!("no op count in its `devices` report: `{report}`"));
     let stats = stats_line(console, None);
-    let (total, upcalls) = (stats_count(stats, "hypercalls"), stats_count(stats, "upcalls"));
+    let (total, upcalls) = (
+        stats_count(stats, "hypercalls"),
+        stats_count(stats, "upcalls"),
+    );
     let by_number = stats_by_number(stats);
     assert!(served > 0 && total > 0, "{stats}");
     let figures = format!(
@@ -1141,7 +1147,10 @@ fn stats_line<'a>(console: &'a str, label: Option<&str>) -> &'a str {
         None => "stats: hypercalls ".into(),
     };
     let line = rest_of(console, &marker);
-    assert!(!line.is_empty(), "no `{marker}` line from the driver domain");
+    assert!(
+        !line.is_empty(),
+        "no `{marker}` line from the driver domain"
+    );
     line
 }
 
@@ -1217,8 +1226,13 @@ fn scenario_c_benchmark_against_linux_pciback() {
     ));
     for step in WORKLOADS.iter().chain(&["floor"]) {
         let count = |name| {
-            stats_count(stats_line(console, Some(&format!("ours-{step}-after"))), name)
-                - stats_count(stats_line(console, Some(&format!("ours-{step}-before"))), name)
+            stats_count(
+                stats_line(console, Some(&format!("ours-{step}-after"))),
+                name,
+            ) - stats_count(
+                stats_line(console, Some(&format!("ours-{step}-before"))),
+                name,
+            )
         };
         let ops = count("ops");
         assert!(ops > 0, "{step}: no op answered between the stats");

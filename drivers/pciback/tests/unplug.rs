@@ -313,3 +313,32 @@ fn a_reset_that_fails_ends_the_unplug_in_a_known_state_and_is_logged_once() {
     let said = logged_at_least(log::Level::Warn, &words);
     assert_eq!(said.len(), 1, "{said:#?}");
 }
+
+/// A guest destroyed with its devices: Xen takes them back to quarantine
+/// as the domain dies (`pci_release_devices`), so the backend's own
+/// deassign finds them gone (`ENODEV` while the domain dies, `ESRCH` once
+/// it is gone) — that is the device where it belongs, said once at info,
+/// not a warning; and each device is reset and free again.
+#[test]
+fn a_destroyed_guests_devices_come_back_without_a_warning() {
+    capture();
+    let devices = vec![
+        (NIC_A, nic(0x10d3, 0xfe00_0000)),
+        (NIC_B, nic(0x10d3, 0xfe10_0000)),
+    ];
+    let mut machine = Machine::new(devices, Options::default());
+    machine.guest(2, &[NIC_A, NIC_B]);
+    assert!(machine.connected(2));
+    machine.toolstack.destroy(2);
+    machine.settle();
+    assert_eq!(machine.free(), [NIC_A, NIC_B]);
+    for at in [NIC_A, NIC_B] {
+        let at = at.to_string();
+        let back = [at.as_str(), "back in quarantine from domain 2"];
+        assert_eq!(logged_at_least(log::Level::Info, &back).len(), 1, "{at}");
+        assert_eq!(
+            logged_at_least(log::Level::Warn, &[at.as_str()]),
+            [] as [String; 0]
+        );
+    }
+}

@@ -133,18 +133,27 @@ fn sbdf(address: Address) -> u32 {
 }
 
 /// Revokes `ranges` (libxl logs and goes on when one fails: so does this).
+/// A domain that is gone (`ESRCH`) took its permissions with it.
 fn revoke<H: Hypercall + ?Sized>(hv: &H, frontend: DomId, address: Address, ranges: &[Range]) {
     for range in ranges {
-        if let Err(errno) = range.permit(hv, frontend, false) {
-            warn!("{address}: revoking domain {frontend}'s {range}: {errno}");
+        match range.permit(hv, frontend, false) {
+            Ok(()) | Err(Errno::ESRCH) => {}
+            Err(errno) => warn!("{address}: revoking domain {frontend}'s {range}: {errno}"),
         }
     }
 }
 
-/// Deassigns `address` from `frontend`, back to quarantine.
+/// Deassigns `address` from `frontend`, back to quarantine. A domain being
+/// destroyed loses its devices to Xen first (4.17's `pci_release_devices`
+/// deassigns each to quarantine): then Xen answers `ENODEV` (no longer that
+/// domain's) or, once the domain is gone, `ESRCH`, and the device is
+/// already where this puts it.
 fn deassign<H: Hypercall + ?Sized>(hv: &H, frontend: DomId, address: Address) {
     match domctl::deassign_device(hv, frontend, sbdf(address)) {
         Ok(()) => info!("{address} back in quarantine from domain {frontend}"),
+        Err(errno @ (Errno::ENODEV | Errno::ESRCH)) => info!(
+            "{address} back in quarantine from domain {frontend}: Xen took it back as the domain died ({errno})"
+        ),
         Err(errno) => warn!("{address}: deassign from domain {frontend}: {errno}"),
     }
 }

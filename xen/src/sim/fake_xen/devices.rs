@@ -145,8 +145,9 @@ impl Caller<'_> {
                     }
                     target.assigned.push(sbdf);
                 } else {
+                    // 4.17's deassign_device: not this domain's device.
                     if owner != Some(op.domain) {
-                        return Err(Errno::EINVAL);
+                        return Err(Errno::ENODEV);
                     }
                     target.assigned.retain(|&d| d != sbdf);
                 }
