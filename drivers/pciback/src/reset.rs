@@ -168,7 +168,8 @@ impl fmt::Display for ResetError {
                 f,
                 "{}: not ready {} ms after {method}",
                 self.function,
-                waited.as_millis()
+                // In u64: formatting a u128 costs the image a kilobyte.
+                u64::try_from(waited.as_millis()).unwrap_or(u64::MAX)
             ),
         }
     }
