@@ -145,7 +145,7 @@ impl Executor {
                 .poll(&mut Context::from_waker(&waker))
                 .is_ready()
             {
-                log::debug!("task {} ended after {} polls", slot.name, slot.polls);
+                debug!("task {} ended after {} polls", slot.name, slot.polls);
                 if let Some(done) = self.slots.get_mut(id) {
                     *done = None;
                 }

@@ -8,6 +8,11 @@
 
 extern crate alloc;
 
+// On the host only some of the macros are used (by the modules it builds).
+#[cfg_attr(not(target_os = "none"), allow(unused_macros, dead_code))]
+#[macro_use]
+mod logging;
+
 #[cfg(target_os = "none")]
 mod acpi;
 #[cfg(target_os = "none")]

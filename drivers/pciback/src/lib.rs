@@ -62,6 +62,9 @@ extern crate alloc;
 #[cfg(feature = "sim")]
 extern crate std;
 
+#[macro_use]
+mod logging;
+
 mod config;
 mod delay;
 mod device;

@@ -30,7 +30,6 @@
 use core::fmt;
 use core::time::Duration;
 
-use log::warn;
 use pci::capability::PowerState;
 use pci::register::{self, advanced_features as af, bridge, pcie, power_management as pm};
 use pci::{Address, ConfigAccess};

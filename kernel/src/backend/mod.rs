@@ -83,12 +83,12 @@ pub fn take_devices(bus: &Bus, permissive: bool) -> Vec<Device> {
             &TscDelay,
         )) {
             Ok(device) => devices.push(device),
-            Err(e) => log::error!(target: "pciback", "not serving {address}: {e}"),
+            Err(e) => error!(target: "pciback", "not serving {address}: {e}"),
         }
     }
     pciback::record_shared_pages(&mut devices, |address| {
         bus.segment(address).map(|segment| &segment.topology)
     });
-    log::info!(target: "pciback", "{} of {} hidden functions ready for guests", devices.len(), bus.taken.len());
+    info!(target: "pciback", "{} of {} hidden functions ready for guests", devices.len(), bus.taken.len());
     devices
 }

@@ -113,8 +113,8 @@ pub fn report(xen: &Xen) {
     let len = extra.iter().position(|&b| b == 0).unwrap_or(extra.len());
     let extra = core::str::from_utf8(extra.get(..len).unwrap_or_default()).unwrap_or("");
     match xen.cpuid.domid {
-        Some(domid) => log::info!("Xen {major}.{minor}{extra}, this is domain {domid}"),
-        None => log::info!("Xen {major}.{minor}{extra}"),
+        Some(domid) => info!("Xen {major}.{minor}{extra}, this is domain {domid}"),
+        None => info!("Xen {major}.{minor}{extra}"),
     }
 }
 
