@@ -39,8 +39,11 @@ pub const UPCALL_VECTOR: u8 = 0xf3;
 const GRANT_FRAMES: usize = 64;
 
 core::arch::global_asm!(
+    // Page aligned by linker.ld (and asserted there), so the section asks
+    // for no more than code does: the code segment then needs no page
+    // alignment in the file.
     ".pushsection .text.hypercall_page, \"ax\"",
-    ".p2align 12",
+    ".p2align 4",
     ".global hypercall_page",
     "hypercall_page:",
     // int3 until Xen fills it: a call before installation traps visibly.
