@@ -8,11 +8,11 @@ fn main() {
         println!("cargo:rustc-link-arg-bins=-T{script}");
         println!("cargo:rustc-link-arg-bins=--no-pie");
         // Segments are page-aligned in memory (linker.ld), not in the file:
-        // a small file alignment packs the read-only segment right after
-        // the code instead of at the next 4 KiB of the file. Xen's loader
-        // (libelf) and QEMU's copy each segment from its own offset. The
-        // code and data segments stay page-aligned in the file, as their
-        // sections are (the hypercall page, the boot page tables).
+        // with a small file alignment each segment follows the previous
+        // one in the file instead of starting at its next 4 KiB. Xen's
+        // loader (libelf) and QEMU's copy each segment from its own
+        // offset. It holds as long as no section asks for page alignment
+        // (linker.ld aligns the hypercall page and the boot page tables).
         println!("cargo:rustc-link-arg-bins=-zmax-page-size=16");
         // The released image carries no symbol table (a sixth of the file);
         // the debug build keeps it for mapping a reported RIP to code, and
