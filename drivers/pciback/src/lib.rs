@@ -62,8 +62,9 @@ extern crate alloc;
 #[cfg(feature = "sim")]
 extern crate std;
 
+#[doc(hidden)]
 #[macro_use]
-mod logging;
+pub mod logging;
 
 mod config;
 mod delay;

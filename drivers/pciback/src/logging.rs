@@ -8,10 +8,12 @@
 //! prints: level, target (the module, unless `target:` names another) and
 //! message, to one shared function. Records still go through the `log`
 //! facade, so the logger, `log::set_max_level` and the other crates'
-//! records are as before. (The image's own crate, `kernel`, has the same
-//! macros.)
+//! records are as before. Exported: the image's own crate, `kernel`, logs
+//! with them too (`#[macro_use] extern crate pciback`).
 
 /// Logs at `$level` (a `log::Level` variant) if the level is enabled.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! log_at {
     ($level:ident, target: $target:expr, $($arg:tt)+) => {
         if ::log::Level::$level <= ::log::STATIC_MAX_LEVEL
@@ -21,33 +23,38 @@ macro_rules! log_at {
         }
     };
     ($level:ident, $($arg:tt)+) => {
-        log_at!($level, target: module_path!(), $($arg)+)
+        $crate::log_at!($level, target: module_path!(), $($arg)+)
     };
 }
 
 /// `log::error!`.
+#[macro_export]
 macro_rules! error {
-    ($($arg:tt)+) => { log_at!(Error, $($arg)+) };
+    ($($arg:tt)+) => { $crate::log_at!(Error, $($arg)+) };
 }
 
 /// `log::warn!`.
+#[macro_export]
 macro_rules! warn {
-    ($($arg:tt)+) => { log_at!(Warn, $($arg)+) };
+    ($($arg:tt)+) => { $crate::log_at!(Warn, $($arg)+) };
 }
 
 /// `log::info!`.
+#[macro_export]
 macro_rules! info {
-    ($($arg:tt)+) => { log_at!(Info, $($arg)+) };
+    ($($arg:tt)+) => { $crate::log_at!(Info, $($arg)+) };
 }
 
 /// `log::debug!`.
+#[macro_export]
 macro_rules! debug {
-    ($($arg:tt)+) => { log_at!(Debug, $($arg)+) };
+    ($($arg:tt)+) => { $crate::log_at!(Debug, $($arg)+) };
 }
 
-/// Hands one record to the logger.
+/// Hands one record to the logger (the macros' one call).
+#[doc(hidden)]
 #[inline(never)]
-pub(crate) fn emit(level: log::Level, target: &str, args: core::fmt::Arguments<'_>) {
+pub fn emit(level: log::Level, target: &str, args: core::fmt::Arguments<'_>) {
     log::logger().log(
         &log::Record::builder()
             .level(level)
