@@ -124,7 +124,11 @@ boot_gdt_pointer:
     .long boot_gdt
 
     .section .bss.boot, "aw", @nobits
-    .p2align 12
+    /* linker.ld puts this section first in .bss, at a page boundary, and
+       asserts boot_pml4 is page aligned; the section itself asks for 16
+       bytes, so the BSS needs no page alignment in the file. Every table
+       below is a multiple of 4 KiB, so each is page aligned. */
+    .p2align 4
     .global boot_pml4
 boot_pml4:
     .skip 0x1000

@@ -53,20 +53,20 @@ impl AcpiHandler for Firmware {
 pub fn ecam_windows(rsdp: Option<u64>, ebda: Option<u64>) -> Option<Vec<EcamWindow>> {
     let rsdp = match rsdp {
         Some(rsdp) => {
-            log::info!("RSDP at {rsdp:#x} (from the start info)");
+            info!("RSDP at {rsdp:#x} (from the start info)");
             rsdp
         }
         None => {
             let found = search_rsdp(ebda);
             match found {
-                Some(rsdp) => log::info!("RSDP at {rsdp:#x} (found in the BIOS area)"),
-                None => log::info!("no RSDP: the loader gave none and the BIOS area has none"),
+                Some(rsdp) => info!("RSDP at {rsdp:#x} (found in the BIOS area)"),
+                None => info!("no RSDP: the loader gave none and the BIOS area has none"),
             }
             found?
         }
     };
     if memory::map_firmware(rsdp..rsdp + 36).is_err() {
-        log::warn!("RSDP at {rsdp:#x} cannot be mapped");
+        warn!("RSDP at {rsdp:#x} cannot be mapped");
         return None;
     }
     // SAFETY: `rsdp` was given by the loader or found with a valid
@@ -75,21 +75,21 @@ pub fn ecam_windows(rsdp: Option<u64>, ebda: Option<u64>) -> Option<Vec<EcamWind
     let tables = match unsafe { AcpiTables::from_rsdp(Firmware, rsdp as usize) } {
         Ok(tables) => tables,
         Err(e) => {
-            log::warn!("ACPI tables at RSDP {rsdp:#x} unusable: {e:?}");
+            warn!("ACPI tables at RSDP {rsdp:#x} unusable: {e:?}");
             return None;
         }
     };
     let mcfg = match tables.find_table::<Mcfg>() {
         Ok(mcfg) => mcfg,
         Err(e) => {
-            log::info!("no MCFG: {e:?}");
+            info!("no MCFG: {e:?}");
             return None;
         }
     };
     // `entries` trusts the length; refuse a header too short for the table.
     let length = mcfg.header().length as usize;
     if length < size_of::<Mcfg>() {
-        log::warn!("MCFG length {length} is shorter than its header");
+        warn!("MCFG length {length} is shorter than its header");
         return None;
     }
     let windows = mcfg

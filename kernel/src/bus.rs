@@ -54,10 +54,10 @@ impl Bus {
         let owner = |a: Address| if self.is_taken(a) { "taken" } else { "-" };
         for segment in &self.segments {
             for line in pci::report::table(&segment.topology, &owner) {
-                log::info!(target: "pci", "{line}");
+                info!(target: "pci", "{line}");
             }
             for line in pci::report::machine(&segment.topology, &owner) {
-                log::debug!(target: "pci", "{line}");
+                debug!(target: "pci", "{line}");
             }
         }
     }
@@ -76,13 +76,13 @@ pub fn init(
     let mut bus = Bus::default();
     let windows = find_ecam(command_line, rsdp, ebda);
     if windows.is_empty() {
-        log::warn!(target: "pci", "no ECAM (no ACPI MCFG, no pci.ecam=): no PCI bus; staying up for diagnostics");
+        warn!(target: "pci", "no ECAM (no ACPI MCFG, no pci.ecam=): no PCI bus; staying up for diagnostics");
     }
     for window in windows {
         if let Err(e) = reserve(&window) {
             // Only the hardware domain may write config space: the first
             // write through an unannounced window would crash this domain.
-            log::error!(
+            error!(
                 target: "pci",
                 "Xen refused ECAM {window} ({e}): is this domain Xen's hardware domain \
                  (hardware_dom=)? Leaving the bus alone"
@@ -92,13 +92,13 @@ pub fn init(
         let ecam = match map(&window) {
             Ok(ecam) => ecam,
             Err(e) => {
-                log::error!(target: "pci", "cannot map ECAM {window}: {e}");
+                error!(target: "pci", "cannot map ECAM {window}: {e}");
                 continue;
             }
         };
         let started = time::tsc();
         let topology = pci::enumerate(&ecam, window.segment, window.start_bus..=window.end_bus);
-        log::info!(
+        info!(
             target: "pci",
             "segment {:04x}: {} functions on buses {:02x}-{:02x} enumerated in {} us",
             window.segment,
@@ -125,7 +125,7 @@ pub fn init(
     }
     for selector in &selectors {
         if !bus.taken.iter().any(|&a| selector.matches(a)) {
-            log::warn!(target: "pci", "xen-pciback.hide: no device {selector} on the bus");
+            warn!(target: "pci", "xen-pciback.hide: no device {selector} on the bus");
         }
     }
     bus.report();
@@ -153,7 +153,7 @@ fn check_write_path(bus: &Bus) {
         } else {
             "FAILED"
         };
-        log::info!(
+        info!(
             target: "selftest",
             "ecam write {address} interrupt line {old:#04x} -> {seen:#04x} -> {restored:#04x} {verdict}"
         );
@@ -164,7 +164,7 @@ fn check_write_path(bus: &Bus) {
 fn hide_list(text: &str) -> Vec<Selector> {
     let list = pci::parse_device_list(text);
     for error in &list.errors {
-        log::warn!(target: "pci", "xen-pciback.hide: {error}; entry skipped");
+        warn!(target: "pci", "xen-pciback.hide: {error}; entry skipped");
     }
     list.selectors
 }
@@ -176,12 +176,12 @@ fn find_ecam(
     ebda: Option<u64>,
 ) -> Vec<EcamWindow> {
     if let Some(window) = command_line {
-        log::info!(target: "pci", "ECAM from the command line: {window}");
+        info!(target: "pci", "ECAM from the command line: {window}");
         return alloc::vec![window];
     }
     let windows = acpi::ecam_windows(rsdp, ebda).unwrap_or_default();
     for window in &windows {
-        log::info!(target: "pci", "ECAM from ACPI MCFG: {window}");
+        info!(target: "pci", "ECAM from ACPI MCFG: {window}");
     }
     windows
 }

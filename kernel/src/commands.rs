@@ -69,8 +69,8 @@ pub fn spawn(
 pub async fn list_home(store: &Xenstore, domid: &str) {
     let home = format!("/local/domain/{domid}");
     match store.directory(&home).await {
-        Ok(entries) => log::info!(target: "xenstore", "{home}: {}", entries.join(" ")),
-        Err(e) => log::warn!(target: "xenstore", "{home}: {e}"),
+        Ok(entries) => info!(target: "xenstore", "{home}: {}", entries.join(" ")),
+        Err(e) => warn!(target: "xenstore", "{home}: {e}"),
     }
 }
 
@@ -98,31 +98,31 @@ impl Commands {
             }
             ["map-grant", domid, gref] => match (domid.parse(), gref.parse()) {
                 (Ok(domid), Ok(gref)) => show_grant(xen, self.services.grants, domid, gref),
-                _ => log::warn!(target: "control", "map-grant takes a domid and a grant reference"),
+                _ => warn!(target: "control", "map-grant takes a domid and a grant reference"),
             },
             ["stats"] => stats(xen, self.backend, None),
             ["stats", label] => stats(xen, self.backend, Some(label)),
             ["op-floor", on @ ("on" | "off")] => {
                 self.backend.answer_reads_at_once(*on == "on");
-                log::warn!(target: "control", "op-floor {on}: configuration reads are answered {}", if *on == "on" { "at once, without the device (a diagnostic, wrong values)" } else { "normally" });
+                warn!(target: "control", "op-floor {on}: configuration reads are answered {}", if *on == "on" { "at once, without the device (a diagnostic, wrong values)" } else { "normally" });
             }
             ["bench-xenstore", count] => match count.parse() {
                 Ok(count) => bench_xenstore(xen, store, count).await,
-                Err(_) => log::warn!(target: "control", "bench-xenstore takes a count"),
+                Err(_) => warn!(target: "control", "bench-xenstore takes a count"),
             },
             // Commands run one at a time: a sleep holds up the next ones.
             ["sleep", ms] => match ms.parse() {
                 Ok(ms) if ms <= MAX_SLEEP_MS => nap(ms).await,
                 _ => {
-                    log::warn!(target: "control", "sleep takes milliseconds, at most {MAX_SLEEP_MS}")
+                    warn!(target: "control", "sleep takes milliseconds, at most {MAX_SLEEP_MS}")
                 }
             },
             ["echo-port", domid, port, count] => match (domid.parse(), port.parse(), count.parse())
             {
                 (Ok(domid), Ok(port), Ok(count)) => echo(xen, domid, port, count).await,
-                _ => log::warn!(target: "control", "echo-port takes a domid, a port and a count"),
+                _ => warn!(target: "control", "echo-port takes a domid, a port and a count"),
             },
-            _ => log::warn!(
+            _ => warn!(
                 target: "control",
                 "unknown command `{command}` (try pci, devices, xenstore, stats [LABEL], bench-xenstore, sleep, map-grant, echo-port, op-floor on|off)"
             ),
@@ -136,7 +136,7 @@ async fn xenstore_commands(commands: &'static Commands) {
     let watch = match store.watch(COMMAND_NODE).await {
         Ok(watch) => watch,
         Err(e) => {
-            log::warn!(target: "control", "cannot watch {COMMAND_NODE}: {e}; no diagnostics");
+            warn!(target: "control", "cannot watch {COMMAND_NODE}: {e}; no diagnostics");
             return;
         }
     };
@@ -164,7 +164,7 @@ async fn console_commands(commands: &'static Commands, port: EvtchnPort) {
             };
             for &byte in bytes {
                 if let Some(line) = editor.push(byte) {
-                    log::info!(target: "console", "> {line}");
+                    info!(target: "console", "> {line}");
                     commands.run(&line).await;
                 }
             }
@@ -176,17 +176,17 @@ async fn console_commands(commands: &'static Commands, port: EvtchnPort) {
 /// served, then each of them.
 fn report_backend(backend: &PciBackend) {
     let (free, frontends) = (backend.free_devices(), backend.frontends());
-    log::info!(
+    info!(
         target: "pciback",
         "devices: {} free, {} frontends",
         free.len(),
         frontends.len()
     );
     for address in free {
-        log::info!(target: "pciback", "{address}: free");
+        info!(target: "pciback", "{address}: free");
     }
     for frontend in frontends {
-        log::info!(target: "pciback", "{frontend}");
+        info!(target: "pciback", "{frontend}");
     }
 }
 
@@ -201,7 +201,7 @@ fn stats(xen: &Xen, backend: &PciBackend, label: Option<&str>) {
         .collect();
     let ops: u64 = backend.frontends().iter().map(|f| f.ops).sum();
     let polling = backend.polling();
-    log::info!(
+    info!(
         target: "stats",
         "{}hypercalls {} ({}), upcalls {}, halts {}, ops {ops}, polls {} (ops seen {}, looks {})",
         label.map(|label| format!("{label}: ")).unwrap_or_default(),
@@ -214,7 +214,7 @@ fn stats(xen: &Xen, backend: &PciBackend, label: Option<&str>) {
         polling.looks
     );
     let (used, size) = memory::heap::usage();
-    log::info!(
+    info!(
         target: "stats",
         "heap {} of {} KiB in use, {} KiB free in frames",
         used >> 10,
@@ -228,13 +228,13 @@ async fn bench_xenstore(xen: &Xen, store: &Xenstore, count: u64) {
     let (calls, started) = (xen.hv.total(), time::tsc());
     for _ in 0..count {
         if let Err(e) = store.read("domid").await {
-            log::warn!(target: "stats", "bench-xenstore: {e}");
+            warn!(target: "stats", "bench-xenstore: {e}");
             return;
         }
     }
     let (calls, ticks) = (xen.hv.total() - calls, time::tsc() - started);
     let per = |n: u64| n.checked_div(count).unwrap_or(0);
-    log::info!(
+    info!(
         target: "stats",
         "{count} XenStore reads: {} hypercalls and {} us per read",
         per(calls),
@@ -254,7 +254,7 @@ async fn nap(ms: u64) {
     let xen_slept = clock()
         .zip(xen_before)
         .map(|(scale, before)| scale.system_time_at(now).saturating_sub(before) / 1000);
-    log::info!(
+    info!(
         target: "timer",
         "slept {ms} ms: woke after {} us (Xen system time: {} us), Xen's timer fired {} times",
         time::ticks_to_micros(now - tsc),
@@ -273,13 +273,13 @@ fn show_grant(
     let mapping = match grants.map(&xen.hv, domid, gref, Access::ReadOnly) {
         Ok(mapping) => mapping,
         Err(e) => {
-            log::warn!(target: "grant", "domain {domid} ref {gref}: {e}");
+            warn!(target: "grant", "domain {domid} ref {gref}: {e}");
             return;
         }
     };
     let mut bytes = [0u8; 32];
     if mapping.page().read_bytes(0, &mut bytes).is_err() {
-        log::warn!(target: "grant", "domain {domid} ref {gref}: page unreadable");
+        warn!(target: "grant", "domain {domid} ref {gref}: page unreadable");
         return;
     }
     let text: String = bytes
@@ -293,7 +293,7 @@ fn show_grant(
             }
         })
         .collect();
-    log::info!(
+    info!(
         target: "grant",
         "domain {domid} ref {gref} mapped at gfn {:#x}: {:02x?} \"{text}\"",
         mapping.gfn().unwrap_or(0),
@@ -306,7 +306,7 @@ async fn echo(xen: &'static Xen, domid: DomId, port: EvtchnPort, count: u32) {
     let bound = match BoundPort::bind_interdomain(&xen.hv, domid, port) {
         Ok(bound) => bound,
         Err(e) => {
-            log::warn!(target: "echo", "bind to domain {domid} port {port}: {e}");
+            warn!(target: "echo", "bind to domain {domid} port {port}: {e}");
             return;
         }
     };
@@ -314,13 +314,13 @@ async fn echo(xen: &'static Xen, domid: DomId, port: EvtchnPort, count: u32) {
     if let Some(shared) = crate::hypervisor::shared_info() {
         let _ = xen::events::clear_pending(shared, bound.port());
     }
-    log::info!(target: "echo", "port {} bound to domain {domid} port {port}: echoing {count} events", bound.port());
+    info!(target: "echo", "port {} bound to domain {domid} port {port}: echoing {count} events", bound.port());
     for _ in 0..count {
         ports::wait(bound.port()).await;
         if let Err(e) = bound.notify() {
-            log::warn!(target: "echo", "notify: {e}");
+            warn!(target: "echo", "notify: {e}");
             break;
         }
     }
-    log::info!(target: "echo", "done: {count} events echoed");
+    info!(target: "echo", "done: {count} events echoed");
 }

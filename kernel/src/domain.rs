@@ -44,15 +44,15 @@ async fn identity(xen: &'static Xen, store: &'static Xenstore) {
     let domid = match store.read("domid").await {
         Ok(domid) => domid,
         Err(e) => {
-            log::error!(target: "xenstore", "cannot read domid: {e}");
+            error!(target: "xenstore", "cannot read domid: {e}");
             return;
         }
     };
     if let Some(cpuid) = xen.cpuid.domid.filter(|d| domid.parse() != Ok(*d)) {
-        log::warn!(target: "xenstore", "XenStore says domid {domid}, CPUID says {cpuid}");
+        warn!(target: "xenstore", "XenStore says domid {domid}, CPUID says {cpuid}");
     }
     let name = store.read("name").await.unwrap_or_default();
-    log::info!(target: "xenstore", "domid {domid} ({name}), home /local/domain/{domid}");
+    info!(target: "xenstore", "domid {domid} ({name}), home /local/domain/{domid}");
     commands::list_home(store, &domid).await;
 }
 
@@ -61,7 +61,7 @@ async fn lifecycle(store: &'static Xenstore) {
     let watch = match store.watch("control/shutdown").await {
         Ok(watch) => watch,
         Err(e) => {
-            log::error!(target: "control", "cannot watch control/shutdown: {e}; `xl shutdown` will not work");
+            error!(target: "control", "cannot watch control/shutdown: {e}; `xl shutdown` will not work");
             return;
         }
     };
@@ -73,11 +73,11 @@ async fn lifecycle(store: &'static Xenstore) {
             "poweroff" | "halt" => ExitCode::Success,
             "crash" => ExitCode::Panic,
             other => {
-                log::warn!(target: "control", "ignoring shutdown request `{other}`");
+                warn!(target: "control", "ignoring shutdown request `{other}`");
                 continue;
             }
         };
-        log::info!(target: "control", "toolstack asks for `{request}`: stopping");
+        info!(target: "control", "toolstack asks for `{request}`: stopping");
         // Acknowledge, as Linux does, so the toolstack knows it was seen.
         let _ = store.write("control/shutdown", "").await;
         power::stop(code);

@@ -8,6 +8,12 @@
 
 extern crate alloc;
 
+// `error!` .. `debug!`: pciback's, the `log` macros without a location
+// per call site (pciback::logging). The host build's modules log nothing.
+#[cfg_attr(not(target_os = "none"), allow(unused_imports))]
+#[macro_use]
+extern crate pciback;
+
 #[cfg(target_os = "none")]
 mod acpi;
 #[cfg(target_os = "none")]

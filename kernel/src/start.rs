@@ -38,7 +38,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
     gdt::init();
     interrupts::init();
     pic::disable();
-    log::info!(
+    info!(
         target: "pciback-dd",
         "version {}: Xen PCI driver domain, PVH entry",
         env!("CARGO_PKG_VERSION")
@@ -47,7 +47,7 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         hypervisor::report(xen);
     }
     let (khz, source) = time::calibrate(xen.and_then(|x| x.cpuid.tsc_khz).map(u64::from));
-    log::info!(target: "time", "TSC {}.{:03} MHz ({source:?})", khz / 1000, khz % 1000);
+    info!(target: "time", "TSC {}.{:03} MHz ({source:?})", khz / 1000, khz % 1000);
 
     let memory = BootIdentityMap;
     let info = match StartInfo::parse(&memory, start_info_paddr) {
@@ -61,18 +61,18 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         };
         match info.command_line(&mut copy.bytes) {
             Ok(text) => copy.len = text.len(),
-            Err(e) => log::error!(target: "cmdline", "{e}; using none"),
+            Err(e) => error!(target: "cmdline", "{e}; using none"),
         }
         copy
     });
     let line =
         core::str::from_utf8(line.bytes.get(..line.len).unwrap_or_default()).unwrap_or_default();
-    let options = cmdline::parse(line, |problem| log::warn!(target: "cmdline", "{problem}"));
+    let options = cmdline::parse(line, |problem| warn!(target: "cmdline", "{problem}"));
     if let Some(level) = options.log_level {
         log::set_max_level(level);
     }
-    log::info!(target: "cmdline", "{line}");
-    log::info!(
+    info!(target: "cmdline", "{line}");
+    info!(
         target: "boot",
         "hvm_start_info version {} flags {:#x} at {start_info_paddr:#x}",
         info.version(),
@@ -82,14 +82,14 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
     let rsdp = info.rsdp();
     let ebda = read_ebda(&memory);
     for (i, m) in info.modules().enumerate() {
-        log::info!(target: "boot", "module {i}: {:#x} {} bytes", m.paddr, m.size);
+        info!(target: "boot", "module {i}: {:#x} {} bytes", m.paddr, m.size);
     }
 
     let layout = match memory::init(info, start_info_paddr) {
         Ok(layout) => layout,
         Err(e) => fatal(format_args!("memory: {e}")),
     };
-    log::info!(
+    info!(
         target: "memory",
         "heap {} KiB at {:#x}, {} KiB free in frames",
         (layout.heap.end - layout.heap.start) >> 10,
@@ -123,18 +123,18 @@ extern "C" fn kernel_main(start_info_paddr: u64) -> ! {
         options.pciback_hide,
         &reserve,
     )));
-    log::info!(target: "pci", "{} functions taken for guests", bus.taken.len());
+    info!(target: "pci", "{} functions taken for guests", bus.taken.len());
     let devices = backend::take_devices(bus, options.pciback_permissive);
 
     run_selftest(&options);
     let done = time::tsc().saturating_sub(boot::entry_tsc());
-    log::info!(
+    info!(
         target: "boot",
         "done in {} us ({done} TSC cycles since entry)",
         time::ticks_to_micros(done)
     );
     if options.poweroff {
-        log::info!(target: "boot", "powering off as asked");
+        info!(target: "boot", "powering off as asked");
         power::stop(ExitCode::Success);
     }
     let mut executor = Executor::new();
@@ -193,7 +193,7 @@ fn read_ebda(memory: &BootIdentityMap) -> Option<u64> {
 fn report_memory_map<M: PhysicalMemory>(info: &StartInfo<'_, M>) {
     let (mut ram, mut ram_ranges, mut other_ranges) = (0u64, 0, 0);
     for r in info.memory_map() {
-        log::info!(target: "memory", "[{:#018x}-{:#018x}] {}", r.base, r.end() - 1, r.kind);
+        info!(target: "memory", "[{:#018x}-{:#018x}] {}", r.base, r.end() - 1, r.kind);
         if r.kind == MemoryKind::Ram {
             ram += r.size;
             ram_ranges += 1;
@@ -201,7 +201,7 @@ fn report_memory_map<M: PhysicalMemory>(info: &StartInfo<'_, M>) {
             other_ranges += 1;
         }
     }
-    log::info!(
+    info!(
         target: "memory",
         "{ram} bytes ({} MiB) of RAM in {ram_ranges} ranges, {other_ranges} other ranges",
         ram >> 20
@@ -212,12 +212,12 @@ fn run_selftest(options: &Options<'_>) {
     match options.selftest {
         None => {}
         Some(SelfTest::PageFault) => {
-            log::warn!(target: "selftest", "reading unmapped address 0x8 (page 0)");
+            warn!(target: "selftest", "reading unmapped address 0x8 (page 0)");
             // SAFETY: not safe at all, on purpose: page 0 is unmapped, so
             // this read faults and the exception report stops the domain.
             let value =
                 unsafe { core::ptr::read_volatile(core::ptr::without_provenance::<u64>(8)) };
-            log::error!(target: "selftest", "page 0 read returned {value:#x}: not unmapped?");
+            error!(target: "selftest", "page 0 read returned {value:#x}: not unmapped?");
         }
         Some(SelfTest::Panic) => panic!("selftest: panic on request"),
     }
@@ -225,7 +225,7 @@ fn run_selftest(options: &Options<'_>) {
 
 /// Reports why booting cannot go on and stops with the failure status.
 fn fatal(why: core::fmt::Arguments<'_>) -> ! {
-    log::error!(target: "boot", "fatal: {why}");
+    error!(target: "boot", "fatal: {why}");
     power::stop(ExitCode::Fatal);
 }
 

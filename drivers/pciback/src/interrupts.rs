@@ -50,7 +50,6 @@
 
 use alloc::vec::Vec;
 
-use log::debug;
 use pci::capability::PowerState;
 use pci::register::{self, Command, msi, msix};
 use pci::{Address, ConfigAccess};

@@ -31,7 +31,6 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use log::{error, info, warn};
 use pci::{Address, BarKind, Function, Topology};
 use xen::Errno;
 use xen::abi::xen::DomId;

@@ -62,6 +62,10 @@ extern crate alloc;
 #[cfg(feature = "sim")]
 extern crate std;
 
+#[doc(hidden)]
+#[macro_use]
+pub mod logging;
+
 mod config;
 mod delay;
 mod device;

@@ -23,7 +23,6 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use log::{info, warn};
 use pci::capability::PowerState;
 use pci::register::Command;
 use pci::{Address, ConfigAccess, HeaderLayout, Topology};

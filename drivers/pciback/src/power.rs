@@ -10,7 +10,6 @@
 
 use core::time::Duration;
 
-use log::debug;
 use pci::ConfigAccess;
 use pci::capability::PowerState;
 use pci::register::power_management as pm;

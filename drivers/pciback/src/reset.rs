@@ -30,7 +30,6 @@
 use core::fmt;
 use core::time::Duration;
 
-use log::warn;
 use pci::capability::PowerState;
 use pci::register::{self, advanced_features as af, bridge, pcie, power_management as pm};
 use pci::{Address, ConfigAccess};
@@ -168,7 +167,8 @@ impl fmt::Display for ResetError {
                 f,
                 "{}: not ready {} ms after {method}",
                 self.function,
-                waited.as_millis()
+                // In u64: formatting a u128 costs the image a kilobyte.
+                u64::try_from(waited.as_millis()).unwrap_or(u64::MAX)
             ),
         }
     }

@@ -130,7 +130,7 @@ extern "C" fn interrupt_dispatch(frame: &mut TrapFrame) {
     super::idle::skip_halt(&mut frame.rip);
     let handler = HANDLERS.get(index).map_or(0, |h| h.load(Ordering::Acquire));
     if handler == 0 {
-        log::warn!("unexpected interrupt on vector {}", frame.vector);
+        warn!("unexpected interrupt on vector {}", frame.vector);
         return;
     }
     // SAFETY: only `register` stores non-zero values, and it stores the

@@ -9,7 +9,7 @@ use crate::hypervisor::xenstore::Xenstore;
 use crate::time;
 use crate::timer::TIMERS;
 use alloc::vec::Vec;
-use core::future::{self, Future};
+use core::future::Future;
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
@@ -19,24 +19,9 @@ use pciback::{Delay, Device, DeviceOptions};
 /// The PCI backend, as the tasks share it.
 pub type PciBackend = Backend<&'static Xenstore, platform::XenPlatform>;
 
-/// Waits by watching the TSC, for the boot, when there is nothing else to
-/// run: each wait is over by the time its future is first polled.
-#[derive(Clone, Copy, Debug)]
-struct TscDelay;
-
-impl Delay for TscDelay {
-    fn wait(&self, duration: Duration) -> impl Future<Output = ()> {
-        let ticks = time::duration_to_ticks(duration);
-        let start = time::tsc();
-        while time::tsc().wrapping_sub(start) < ticks {
-            core::hint::spin_loop();
-        }
-        future::ready(())
-    }
-}
-
 /// Waits on the executor's timers: the task sleeps, the other frontends run
-/// (a release's FLR, a guest's power-state change).
+/// (a release's FLR, a guest's power-state change). At boot, before there
+/// is an executor, [`at_boot`] polls the sleep until it is over.
 #[derive(Clone, Copy, Debug)]
 pub struct TimerDelay;
 
@@ -50,7 +35,10 @@ impl Delay for TimerDelay {
     }
 }
 
-/// Runs `future` at boot, where its only waits are [`TscDelay`]'s.
+/// Runs `future` at boot: polls it until it completes, so a [`TimerDelay`]
+/// wait spins on the clock (nothing else runs yet). Taking devices with the
+/// backend's own access and delay types lets the image share one copy of
+/// the reset, restore and enable code between boot and the backend (5 KiB).
 fn at_boot<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     loop {
@@ -75,20 +63,20 @@ pub fn take_devices(bus: &Bus, permissive: bool) -> Vec<Device> {
             continue;
         };
         match at_boot(Device::take(
-            &segment.ecam,
+            bus,
             &segment.topology,
             address,
             &options,
             &[],
-            &TscDelay,
+            &TimerDelay,
         )) {
             Ok(device) => devices.push(device),
-            Err(e) => log::error!(target: "pciback", "not serving {address}: {e}"),
+            Err(e) => error!(target: "pciback", "not serving {address}: {e}"),
         }
     }
     pciback::record_shared_pages(&mut devices, |address| {
         bus.segment(address).map(|segment| &segment.topology)
     });
-    log::info!(target: "pciback", "{} of {} hidden functions ready for guests", devices.len(), bus.taken.len());
+    info!(target: "pciback", "{} of {} hidden functions ready for guests", devices.len(), bus.taken.len());
     devices
 }

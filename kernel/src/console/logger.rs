@@ -21,7 +21,14 @@ impl log::Log for Logger {
         let (secs, micros) = (micros / 1_000_000, micros % 1_000_000);
         let target = record.target();
         // Show the module, not the crate path: `kernel::memory` -> `memory`.
-        let target = target.rsplit("::").next().unwrap_or(target);
+        // A byte search: `rsplit("::")` would bring in core's substring
+        // searcher and its panic report (Unicode tables among it, 5 KiB).
+        let target = target
+            .as_bytes()
+            .windows(2)
+            .rposition(|pair| pair == b"::")
+            .and_then(|colons| target.get(colons + 2..))
+            .unwrap_or(target);
         let level = match record.level() {
             log::Level::Error => "ERROR ",
             log::Level::Warn => "WARN ",

@@ -66,6 +66,6 @@ pub fn set(xen: &Xen, deadline: Option<u64>) {
     };
     match sched::set_timer(&xen.hv, system_time) {
         Ok(()) => ARMED.store(deadline, Ordering::Relaxed),
-        Err(e) => log::error!("set_timer_op: {}", e.name()),
+        Err(e) => error!("set_timer_op: {}", e.name()),
     }
 }

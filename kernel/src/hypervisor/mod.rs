@@ -39,8 +39,11 @@ pub const UPCALL_VECTOR: u8 = 0xf3;
 const GRANT_FRAMES: usize = 64;
 
 core::arch::global_asm!(
+    // Page aligned by linker.ld (and asserted there), so the section asks
+    // for no more than code does: the code segment then needs no page
+    // alignment in the file.
     ".pushsection .text.hypercall_page, \"ax\"",
-    ".p2align 12",
+    ".p2align 4",
     ".global hypercall_page",
     "hypercall_page:",
     // int3 until Xen fills it: a call before installation traps visibly.
@@ -113,8 +116,8 @@ pub fn report(xen: &Xen) {
     let len = extra.iter().position(|&b| b == 0).unwrap_or(extra.len());
     let extra = core::str::from_utf8(extra.get(..len).unwrap_or_default()).unwrap_or("");
     match xen.cpuid.domid {
-        Some(domid) => log::info!("Xen {major}.{minor}{extra}, this is domain {domid}"),
-        None => log::info!("Xen {major}.{minor}{extra}"),
+        Some(domid) => info!("Xen {major}.{minor}{extra}, this is domain {domid}"),
+        None => info!("Xen {major}.{minor}{extra}"),
     }
 }
 

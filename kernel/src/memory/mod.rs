@@ -104,7 +104,7 @@ mod setup {
         let ram = || info.memory_map().filter(|r| r.kind == MemoryKind::Ram);
         for r in ram() {
             if frames.add(r.base, r.size).is_err() {
-                log::warn!("too many RAM ranges; ignoring {:#x}+{:#x}", r.base, r.size);
+                warn!("too many RAM ranges; ignoring {:#x}+{:#x}", r.base, r.size);
             }
         }
         let image = layout::image();

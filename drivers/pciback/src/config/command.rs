@@ -19,7 +19,6 @@
 //! sysfs switch for QEMU stub domains that PV guests never need; it is not
 //! offered here, so INTX_DISABLE stays virtual.
 
-use log::debug;
 use pci::ConfigAccess;
 use pci::register::Command;
 use xen::Errno;

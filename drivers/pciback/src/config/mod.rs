@@ -34,7 +34,6 @@ mod snapshot;
 
 use alloc::vec::Vec;
 
-use log::warn;
 use pci::{CONFIG_SPACE_SIZE, ConfigAccess, Width};
 
 use crate::Delay;

@@ -35,7 +35,6 @@ use core::task::Poll;
 use core::time::Duration;
 use std::sync::Arc;
 
-use log::info;
 use pci::Address;
 use xen::Errno;
 use xen::abi::event_channel::EvtchnPort;

@@ -13,7 +13,6 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use log::warn;
 use pci::Address;
 use xen::abi::io::xenbus::XenbusState;
 use xen::abi::xen::DomId;

@@ -38,7 +38,6 @@ use core::cell::RefCell;
 use core::fmt;
 use litemap::LiteMap;
 
-use log::{error, info, warn};
 use pci::Address;
 use xen::Errno;
 use xen::abi::domctl::pci_sbdf;

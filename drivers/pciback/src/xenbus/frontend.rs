@@ -42,7 +42,6 @@ use core::sync::atomic::Ordering;
 use core::task::Poll;
 use core::time::Duration;
 
-use log::{info, warn};
 use xen::Errno;
 use xen::abi::io::pciif::{FLAGS_OFFSET, XEN_PCI_MAGIC, XEN_PCIF_ACTIVE};
 use xen::abi::io::xenbus::XenbusState;

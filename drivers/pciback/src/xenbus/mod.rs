@@ -90,7 +90,6 @@ use core::pin::{Pin, pin};
 use core::task::Poll;
 use litemap::LiteMap;
 
-use log::{debug, error, info, warn};
 use pci::Address;
 use xen::abi::io::xenbus::XenbusState;
 use xen::abi::xen::DomId;

@@ -10,7 +10,6 @@
 //! otherwise). The capability registers are written by the op path
 //! (`crate::interrupts`).
 
-use log::warn;
 use pci::Address;
 use xen::Errno;
 use xen::abi::xen::DomId;

@@ -16,8 +16,6 @@
 //! not complete, kept out of it, in quarantine, so no guest gets a device
 //! in an unknown state. Each way is logged once.
 
-use log::{error, info, warn};
-
 use super::platform::Platform;
 use super::store::Store;
 use super::{Backend, FrontendKey};

@@ -16,7 +16,6 @@ use alloc::vec::Vec;
 use core::future::Future;
 use core::ops::Deref;
 
-use log::warn;
 use xen::Errno;
 use xen::abi::io::xenbus::XenbusState;
 use xen::abi::io::xs_wire::XenstoreDomainInterface;
