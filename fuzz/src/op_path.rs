@@ -77,7 +77,7 @@ use xen::hypercall::event_channel;
 use xen::shared_page::{PAGE_SIZE, PageFrame, SharedPage};
 
 /// The driver domain.
-const BACKEND: DomId = 1;
+pub(crate) const BACKEND: DomId = 1;
 /// Most steps one input runs.
 const MAX_STEPS: usize = 48;
 /// PIRQs `SimPlatform` hands each frontend start this far apart, from it.
@@ -85,7 +85,8 @@ const PIRQS_PER_FRONTEND: u32 = 1000;
 /// The ops a backend answers per turn ([`Options::op_budget`]).
 const BUDGET: u32 = 16;
 
-const fn at(device: u8, function: u8) -> Address {
+/// Function `function` of device `device` on bus 0.
+pub(crate) const fn at(device: u8, function: u8) -> Address {
     match Address::new(0, 0, device, function) {
         Some(address) => address,
         None => panic!("not a function"),

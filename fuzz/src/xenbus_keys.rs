@@ -39,20 +39,12 @@ use xen::abi::domctl::pci_sbdf;
 use xen::abi::io::xenbus::XenbusState;
 use xen::abi::xen::DomId;
 
-use crate::op_path::{plain, rich};
+use crate::op_path::{BACKEND, at, plain, rich};
 
-const BACKEND: DomId = 1;
 const HEALTHY: DomId = 2;
 const HOSTILE: DomId = 3;
 /// Most steps one input runs.
 const MAX_STEPS: usize = 24;
-
-const fn at(device: u8, function: u8) -> Address {
-    match Address::new(0, 0, device, function) {
-        Some(address) => address,
-        None => panic!("not a function"),
-    }
-}
 
 /// The healthy guest's function.
 const MINE: Address = at(3, 0);
