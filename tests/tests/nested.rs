@@ -1160,7 +1160,7 @@ fn stats_count(line: &str, name: &str) -> u64 {
         .split_once(&format!(" {name} "))
         .or_else(|| line.split_once(&format!(": {name} ")))
         .unwrap_or_else(|| panic!("no {name} in the stats line `{line}`"));
-    number(rest.split([' ', ',']).next().unwrap_or(""), line)
+    number(rest.split([' ', ',', ')']).next().unwrap_or(""), line)
 }
 
 /// A `stats` line's hypercalls by number (`<number>:<n> ...`).
