@@ -93,6 +93,16 @@ impl Device {
 
     /// A guest read.
     pub(crate) fn read<A: ConfigAccess + ?Sized>(&self, access: &A, request: Access) -> u32 {
+        self.read_through(&access, request)
+    }
+
+    /// A guest read, not generic: generic code is compiled by the crate
+    /// that instantiates it, which for the image is the kernel, built for
+    /// size; this keeps the commonest op (and the config-space walk under
+    /// it) compiled here, at `pciback`'s opt-level, for one indirect call
+    /// per register access.
+    #[inline(never)]
+    fn read_through(&self, access: &dyn ConfigAccess, request: Access) -> u32 {
         let hw = Hardware::new(access, self.state.address);
         self.config.read(&hw, &self.state, request)
     }

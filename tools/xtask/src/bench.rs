@@ -5,7 +5,7 @@
 //!
 //! Instructions, not seconds: callgrind counts the same on a loaded 2-core
 //! machine as on an idle one. The op path runs on the host over the
-//! simulated bus (`drivers/pciback/examples/op_path.rs`); two runs of
+//! simulated bus (`tools/op-bench`); two runs of
 //! different lengths are subtracted so setup cost cancels out.
 //!
 //! The round trip is measured in the nested environment (scenario c: the
@@ -47,40 +47,28 @@ pub fn command(args: &[String]) -> Result<(), String> {
         .unwrap_or_else(|| workspace().join("target"));
     // Generic code is compiled in the crate that instantiates it: in the
     // image the backend's op path over the kernel's types is the kernel's,
-    // built at the kernel's opt-level, not at pciback's. So the op path is
-    // counted both ways: as pciback's own build makes it, and as the image
-    // does (pciback's example built at the kernel's level).
-    let image_level = kernel_opt_level()?;
+    // built at the kernel's opt-level; only pciback's non-generic functions
+    // are built at pciback's. So the op path (tools/op-bench, a crate of
+    // its own) is counted both ways: built at pciback's level, and at the
+    // kernel's, as the image builds it.
     let builds = [
-        ("as pciback builds it", None, target.clone()),
+        ("at pciback's opt-level", opt_level("pciback")?, target.clone()),
         (
-            "as the image builds it",
-            Some(image_level.as_str()),
+            "at the kernel's opt-level, as in the image",
+            opt_level("kernel")?,
             target.join("bench-image-level"),
         ),
     ];
     for (how, level, dir) in builds {
-        let mut build = cargo();
-        build.args([
-            "build",
-            "--release",
-            "-p",
-            "pciback",
-            "--example",
-            "op_path",
-        ]);
-        if let Some(level) = level {
-            build
-                .arg("--config")
-                .arg(format!("profile.release.package.pciback.opt-level={level}"))
-                .arg("--target-dir")
-                .arg(&dir);
-        }
-        run(&mut build)?;
-        let example = dir.join("release/examples/op_path");
+        run(cargo()
+            .args(["build", "--release", "-p", "op-bench", "--config"])
+            .arg(format!("profile.release.package.op-bench.opt-level={level}"))
+            .arg("--target-dir")
+            .arg(&dir))?;
+        let bench = dir.join("release/op-bench");
         for mode in ["read", "write"] {
-            let short = instructions(&example, SHORT, mode)?;
-            let long = instructions(&example, LONG, mode)?;
+            let short = instructions(&bench, SHORT, mode)?;
+            let long = instructions(&bench, LONG, mode)?;
             let per_op = long.saturating_sub(short) / (LONG - SHORT);
             println!(
                 "conf_{mode}: {per_op} instructions per op (callgrind, op path over the simulated bus, {how})"
@@ -128,14 +116,15 @@ pub fn command(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// The kernel's opt-level in the workspace's release profile, as TOML
+/// `package`'s opt-level in the workspace's release profile, as TOML
 /// (`"z"`, `2`).
-fn kernel_opt_level() -> Result<String, String> {
+fn opt_level(package: &str) -> Result<String, String> {
     let manifest = workspace().join("Cargo.toml");
-    let text =
-        std::fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let section = format!("[profile.release.package.{package}]");
     text.lines()
-        .skip_while(|line| line.trim() != "[profile.release.package.kernel]")
+        .skip_while(|line| line.trim() != section)
         .skip(1)
         .take_while(|line| !line.trim_start().starts_with('['))
         .find_map(|line| {
@@ -143,16 +132,16 @@ fn kernel_opt_level() -> Result<String, String> {
                 .filter(|(key, _)| key.trim() == "opt-level")
         })
         .map(|(_, level)| level.trim().to_owned())
-        .ok_or_else(|| format!("no opt-level for the kernel in {}", manifest.display()))
+        .ok_or_else(|| format!("no opt-level for {package} in {}", manifest.display()))
 }
 
 /// Instructions callgrind counts for `count` ops of `mode`.
-fn instructions(example: &PathBuf, count: u64, mode: &str) -> Result<u64, String> {
+fn instructions(program: &PathBuf, count: u64, mode: &str) -> Result<u64, String> {
     let out = std::env::temp_dir().join(format!("pciback-dd-callgrind.{mode}.{count}"));
     let output = Command::new("valgrind")
         .arg("--tool=callgrind")
         .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg(example)
+        .arg(program)
         .args([&count.to_string(), mode])
         .output()
         .map_err(|e| format!("valgrind: {e}"))?;

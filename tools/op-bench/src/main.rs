@@ -12,8 +12,8 @@
 //! (`cargo xtask bench` does):
 //!
 //! ```text
-//! cargo build --release -p pciback --example op_path
-//! valgrind --tool=callgrind target/release/examples/op_path 100000 read
+//! cargo build --release -p op-bench
+//! valgrind --tool=callgrind target/release/op-bench 100000 read
 //! ```
 //!
 //! The simulated bus takes a lock per register access, so the counts are
