@@ -17,15 +17,9 @@ use pciback::sim::nic::{FIRMWARE_COMMAND, LINE, MSI, MSIX, PCIE, PM, nic};
 use pciback::{DeviceOptions, GuestDevices, Quirk, TopologyKind, VirtualAddress};
 use xen::abi::io::pciif::{XEN_PCI_ERR_ACCESS_DENIED, XEN_PCI_ERR_INVALID_OFFSET};
 
-const NIC: Address = match Address::new(0, 0, 3, 0) {
-    Some(address) => address,
-    None => unreachable!(),
-};
+const NIC: Address = address(0, 3, 0);
 /// Where vpci shows the only device: slot 0.
-const GUEST_NIC: VirtualAddress = VirtualAddress(match Address::new(0, 0, 0, 0) {
-    Some(address) => address,
-    None => unreachable!(),
-});
+const GUEST_NIC: VirtualAddress = VirtualAddress(address(0, 0, 0));
 
 /// Linux's PCI_COMMAND_GUEST.
 const COMMAND_GUEST: u16 = 0x02BC;

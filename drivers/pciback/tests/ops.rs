@@ -32,14 +32,8 @@ const ENOSPC: i32 = -28;
 const ENOMEM: i32 = -12;
 const EALREADY: i32 = -114;
 
-const NIC: Address = match Address::new(0, 0, 3, 0) {
-    Some(address) => address,
-    None => unreachable!(),
-};
-const GUEST_NIC: VirtualAddress = VirtualAddress(match Address::new(0, 0, 0, 0) {
-    Some(address) => address,
-    None => unreachable!(),
-});
+const NIC: Address = address(0, 3, 0);
+const GUEST_NIC: VirtualAddress = VirtualAddress(address(0, 0, 0));
 const LINE: u8 = 10;
 /// Where [`msi_device`] has its MSI and MSI-X capabilities.
 const MSI: u16 = 0x40;

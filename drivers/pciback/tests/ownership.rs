@@ -19,18 +19,9 @@ use pciback::{
 };
 use xen::abi::io::pciif::XEN_PCI_OP_ENABLE_MSI;
 
-const ENDPOINT: Address = match Address::new(0, 0, 3, 0) {
-    Some(address) => address,
-    None => unreachable!(),
-};
-const BEHIND: Address = match Address::new(0, 1, 0, 0) {
-    Some(address) => address,
-    None => unreachable!(),
-};
-const PORT: Address = match Address::new(0, 0, 0x1c, 0) {
-    Some(address) => address,
-    None => unreachable!(),
-};
+const ENDPOINT: Address = address(0, 3, 0);
+const BEHIND: Address = address(1, 0, 0);
+const PORT: Address = address(0, 0x1c, 0);
 /// The PCIe capability of [`flr_endpoint`] devices (the first capability).
 const PCIE: u16 = 0x40;
 

@@ -37,25 +37,13 @@ use xen::abi::io::pciif::XEN_PCI_ERR_DEV_NOT_FOUND;
 use xen::abi::io::xenbus::XenbusState;
 
 /// The device that stays: a PCIe NIC with an FLR.
-const NIC_A: Address = match Address::new(0, 0, 3, 0) {
-    Some(at) => at,
-    None => unreachable!(),
-};
+const NIC_A: Address = address(0, 3, 0);
 /// The device unplugged when it sits on the root bus (FLR).
-const NIC_B: Address = match Address::new(0, 0, 5, 0) {
-    Some(at) => at,
-    None => unreachable!(),
-};
+const NIC_B: Address = address(0, 5, 0);
 /// The bridge above it when it is reset through its bus.
-const BRIDGE: Address = match Address::new(0, 0, 0x1e, 0) {
-    Some(at) => at,
-    None => unreachable!(),
-};
+const BRIDGE: Address = address(0, 0x1e, 0);
 /// The device unplugged when it sits alone behind [`BRIDGE`].
-const BEHIND: Address = match Address::new(0, 1, 0, 0) {
-    Some(at) => at,
-    None => unreachable!(),
-};
+const BEHIND: Address = address(1, 0, 0);
 
 /// Bridge Control (offset 0x3E) with Secondary Bus Reset (bit 6).
 const BRIDGE_CONTROL: u16 = 0x3e;

@@ -66,14 +66,8 @@ fn passthrough() -> Options {
     }
 }
 
-const NIC_A: Address = match Address::new(0, 0, 3, 0) {
-    Some(at) => at,
-    None => unreachable!(),
-};
-const NIC_B: Address = match Address::new(0, 0, 5, 0) {
-    Some(at) => at,
-    None => unreachable!(),
-};
+const NIC_A: Address = address(0, 3, 0);
+const NIC_B: Address = address(0, 5, 0);
 
 #[test]
 fn a_guest_connects_as_linux_pciback_connects_it() {

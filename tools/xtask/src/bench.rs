@@ -52,7 +52,11 @@ pub fn command(args: &[String]) -> Result<(), String> {
     // its own) is counted both ways: built at pciback's level, and at the
     // kernel's, as the image builds it.
     let builds = [
-        ("at pciback's opt-level", opt_level("pciback")?, target.clone()),
+        (
+            "at pciback's opt-level",
+            opt_level("pciback")?,
+            target.clone(),
+        ),
         (
             "at the kernel's opt-level, as in the image",
             opt_level("kernel")?,
@@ -62,7 +66,9 @@ pub fn command(args: &[String]) -> Result<(), String> {
     for (how, level, dir) in builds {
         run(cargo()
             .args(["build", "--release", "-p", "op-bench", "--config"])
-            .arg(format!("profile.release.package.op-bench.opt-level={level}"))
+            .arg(format!(
+                "profile.release.package.op-bench.opt-level={level}"
+            ))
             .arg("--target-dir")
             .arg(&dir))?;
         let bench = dir.join("release/op-bench");
@@ -120,8 +126,8 @@ pub fn command(args: &[String]) -> Result<(), String> {
 /// (`"z"`, `2`).
 fn opt_level(package: &str) -> Result<String, String> {
     let manifest = workspace().join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest)
-        .map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let text =
+        std::fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
     let section = format!("[profile.release.package.{package}]");
     text.lines()
         .skip_while(|line| line.trim() != section)

@@ -20,9 +20,12 @@ use xen::abi::io::pciif::{XEN_PCI_OP_CONF_READ, XEN_PCI_OP_CONF_WRITE, XenMsixEn
 /// The first PIRQ the fake interrupt mapping hands out.
 pub const FIRST_PIRQ: u32 = 50;
 
-/// `0000:bb:dd.f`.
-pub fn address(bus: u8, device: u8, function: u8) -> Address {
-    Address::new(0, bus, device, function).unwrap()
+/// `0000:bb:dd.f` (const, for the tests' named devices).
+pub const fn address(bus: u8, device: u8, function: u8) -> Address {
+    match Address::new(0, bus, device, function) {
+        Some(at) => at,
+        None => panic!("not a PCI function"),
+    }
 }
 
 /// A simulated machine: its bus as enumerated, and the fakes.
