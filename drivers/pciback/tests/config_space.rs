@@ -427,6 +427,189 @@ fn memory_write_invalidate_needs_a_working_cache_line_size() {
     );
 }
 
+/// One guest write of the command register on a device whose command
+/// register the test may first set behind the backend's back.
+struct CommandRequest {
+    /// What the hardware holds before the write, if the test sets it.
+    hardware_before: Option<u32>,
+    value: u32,
+    /// What the hardware holds after.
+    hardware: u32,
+    rule: &'static str,
+}
+
+fn run_command_requests(machine: &mut Machine, permissive: bool, steps: &[CommandRequest]) {
+    let options = DeviceOptions { permissive };
+    let mut guest = nic_guest(machine, &options);
+    for step in steps {
+        if let Some(before) = step.hardware_before {
+            machine.bus.poke(NIC, 0x04, Width::Word, before);
+        }
+        assert_eq!(
+            machine.write(&mut guest, GUEST_NIC, 0x04, 2, step.value),
+            0,
+            "{}",
+            step.rule
+        );
+        assert_eq!(
+            machine.peek(NIC, 0x04, Width::Word),
+            step.hardware,
+            "hardware after {:#06x}: {}",
+            step.value,
+            step.rule
+        );
+    }
+}
+
+#[test]
+fn decode_requests_enable_a_disabled_device_and_disable_an_enabled_one() {
+    // command_write: !pci_is_enabled && is_enable_cmd -> pci_enable_device
+    // (decoding for the I/O and memory BARs); pci_is_enabled &&
+    // !is_enable_cmd -> pci_disable_device; otherwise the enable state is
+    // left alone and, not permissive, nothing is written. The test clears
+    // decoding behind the backend's back to see whether it enabled. The
+    // take leaves the device disabled (xen_pcibk_reset_device).
+    let mut machine = machine();
+    run_command_requests(
+        &mut machine,
+        false,
+        &[
+            CommandRequest {
+                hardware_before: Some(0),
+                value: 0x0001,
+                hardware: 0x0003,
+                rule: "disabled + I/O: pci_enable_device turns on I/O and memory",
+            },
+            CommandRequest {
+                hardware_before: Some(0),
+                value: 0x0002,
+                hardware: 0x0000,
+                rule: "enabled + memory: no pci_enable_device, nothing written",
+            },
+            CommandRequest {
+                hardware_before: Some(0),
+                value: 0x0003,
+                hardware: 0x0000,
+                rule: "still enabled: the previous request did not disable",
+            },
+            CommandRequest {
+                hardware_before: None,
+                value: 0x0000,
+                hardware: 0x0000,
+                rule: "enabled + no decode: pci_disable_device",
+            },
+            CommandRequest {
+                hardware_before: None,
+                value: 0x0000,
+                hardware: 0x0000,
+                rule: "disabled + no decode: nothing",
+            },
+            CommandRequest {
+                hardware_before: Some(0),
+                value: 0x0002,
+                hardware: 0x0003,
+                rule: "disabled again + memory: pci_enable_device",
+            },
+        ],
+    );
+}
+
+/// [`nic`] with every command bit up to INTx disable writable (the
+/// simulated default has only decode, bus master, parity, SERR and INTx).
+fn nic_with_all_command_bits() -> Machine {
+    Machine::new([(NIC, nic().writable(0x04, Width::Word, 0x07FF))])
+}
+
+#[test]
+fn only_a_permissive_write_puts_the_guest_bits_in_the_hardware() {
+    // command_write: cmd->val = value; not permissive -> return 0.
+    // Permissive: if the register differs, write (value & PCI_COMMAND_GUEST)
+    // | (current & ~PCI_COMMAND_GUEST). 0x03A3: decode, VGA snoop, wait
+    // cycle, fast back-to-back (guest bits) and SERR (not one).
+    for (permissive, hardware, rule) in [
+        (false, 0x0003, "not permissive: only the enable rule acts"),
+        (
+            true,
+            0x02A3,
+            "permissive: guest bits written, SERR kept from hardware",
+        ),
+    ] {
+        let mut machine = nic_with_all_command_bits();
+        let options = DeviceOptions { permissive };
+        let mut guest = nic_guest(&machine, &options);
+        assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x04, 2, 0x03A3), 0);
+        assert_eq!(machine.peek(NIC, 0x04, Width::Word), hardware, "{rule}");
+        // command_read: (real & PCI_COMMAND_GUEST) | (cached & ~PCI_COMMAND_GUEST).
+        let reads = (hardware & u32::from(COMMAND_GUEST)) | (0x03A3 & !u32::from(COMMAND_GUEST));
+        assert_eq!(
+            machine.read(&mut guest, GUEST_NIC, 0x04, 2),
+            (0, reads),
+            "{rule}"
+        );
+    }
+}
+
+#[test]
+fn memory_write_invalidate_follows_the_change_of_the_cached_bit() {
+    // command_write: MWI newly asked for -> pci_set_mwi (cache line size
+    // written to 16, then the bit); asked for again -> nothing; no longer
+    // asked for -> pci_clear_mwi. Not permissive.
+    let mut machine = nic_with_all_command_bits();
+    run_command_requests(
+        &mut machine,
+        false,
+        &[
+            CommandRequest {
+                hardware_before: None,
+                value: 0x0013,
+                hardware: 0x0013,
+                rule: "MWI asked for: pci_set_mwi",
+            },
+            CommandRequest {
+                hardware_before: None,
+                value: 0x0013,
+                hardware: 0x0013,
+                rule: "MWI asked for again: nothing",
+            },
+            CommandRequest {
+                hardware_before: None,
+                value: 0x0003,
+                hardware: 0x0003,
+                rule: "MWI dropped: pci_clear_mwi",
+            },
+        ],
+    );
+    assert_eq!(machine.peek(NIC, 0x0C, Width::Byte), 16);
+}
+
+#[test]
+fn bus_mastering_raises_a_conventional_devices_low_latency_timer() {
+    // pci_set_master -> pcibios_set_master: not for PCI Express; a latency
+    // timer below 16 becomes 64, one from 16 up is kept.
+    let conventional = |latency: u32| {
+        SimDevice::endpoint(0x8086, 0x100e, 0x02_00_00)
+            .interrupt(1, LINE)
+            .bar(0, SimBar::memory32(0x2_0000).at(0xfebc_0000))
+            .raw_register(0x0D, Width::Byte, latency)
+    };
+    for (device, latency, rule) in [
+        (conventional(0), 64, "conventional, 0 -> 64"),
+        (conventional(15), 64, "conventional, 15 -> 64"),
+        (conventional(16), 16, "conventional, 16 kept"),
+        (
+            nic().raw_register(0x0D, Width::Byte, 0),
+            0,
+            "PCI Express: no latency timer",
+        ),
+    ] {
+        let mut machine = Machine::new([(NIC, device)]);
+        let mut guest = nic_guest(&machine, &DeviceOptions::default());
+        assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x04, 2, 0x0006), 0);
+        assert_eq!(machine.peek(NIC, 0x04, Width::Word) & 0x4, 0x4, "{rule}");
+        assert_eq!(machine.peek(NIC, 0x0D, Width::Byte), latency, "{rule}");
+    }
+}
+
 #[test]
 fn unhandled_registers_take_writes_only_in_permissive_mode() {
     // conf_space.c: no field overlaps -> written only if permissive; otherwise
