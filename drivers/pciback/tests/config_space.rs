@@ -290,6 +290,34 @@ fn bar_sizing_as_a_guest_does_it_never_reaches_the_hardware() {
 }
 
 #[test]
+fn a_release_forgets_bars_left_mid_sizing() {
+    // pcistub_put_pci_dev -> xen_pcibk_config_reset_dev -> bar_reset:
+    // which = 0, so the next guest reads the addresses, not the sizes.
+    let mut machine = machine();
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x10, 4, u32::MAX), 0);
+    assert_eq!(
+        machine.write(&mut guest, GUEST_NIC, 0x30, 4, 0xffff_fffe),
+        0
+    );
+    assert_eq!(
+        machine.read(&mut guest, GUEST_NIC, 0x10, 4),
+        (0, 0xfffe_0000)
+    );
+    let mut device = guest.remove(GUEST_NIC).unwrap();
+    machine.release(&mut device).unwrap();
+    let mut guest = guest_with(TopologyKind::Vpci, [device]);
+    assert_eq!(
+        machine.read(&mut guest, GUEST_NIC, 0x10, 4),
+        (0, 0xfebc_0000)
+    );
+    assert_eq!(
+        machine.read(&mut guest, GUEST_NIC, 0x30, 4),
+        (0, 0xfeb8_0000)
+    );
+}
+
+#[test]
 fn writing_back_the_address_restores_a_bar_the_hardware_lost() {
     let mut machine = machine();
     let mut guest = nic_guest(&machine, &DeviceOptions::default());
@@ -580,6 +608,59 @@ fn memory_write_invalidate_follows_the_change_of_the_cached_bit() {
         ],
     );
     assert_eq!(machine.peek(NIC, 0x0C, Width::Byte), 16);
+}
+
+#[test]
+fn pci_set_mwi_keeps_a_cache_line_size_that_is_a_multiple_of_the_cpus() {
+    // pci_set_cacheline_size: kept if >= pci_cache_line_size (16 dwords on
+    // x86) and a multiple of it; otherwise 16 is written (and read back).
+    // Then pci_set_mwi sets the bit.
+    for (before, after, rewritten) in [
+        (0, 16, true),
+        (8, 16, true),
+        (16, 16, false),
+        (24, 16, true),
+        (32, 32, false),
+    ] {
+        let mut machine = Machine::new([(
+            NIC,
+            nic()
+                .writable(0x04, Width::Word, 0x07FF)
+                .raw_register(0x0C, Width::Byte, before),
+        )]);
+        let mut guest = nic_guest(&machine, &DeviceOptions::default());
+        assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x04, 2, 0x0013), 0);
+        assert_eq!(machine.peek(NIC, 0x0C, Width::Byte), after, "{before}");
+        assert_eq!(
+            machine.writes().iter().any(|write| write.offset == 0x0C),
+            rewritten,
+            "cache line size {before}"
+        );
+        assert_eq!(machine.peek(NIC, 0x04, Width::Word), 0x0013, "{before}");
+    }
+}
+
+#[test]
+fn enabling_unmasks_intx_only_for_a_function_with_a_pin() {
+    // do_pci_enable_device: no MSI/MSI-X, and a pin -> INTX_DISABLE cleared.
+    let with_pin = |pin: u8| {
+        SimDevice::endpoint(0x8086, 0x100e, 0x02_00_00)
+            .interrupt(pin, if pin == 0 { 0 } else { LINE })
+            .bar(0, SimBar::memory32(0x2_0000).at(0xfebc_0000))
+    };
+    for (pin, hardware) in [(1, 0x0002), (0, 0x0402)] {
+        let mut machine = Machine::new([(NIC, with_pin(pin))]);
+        run_command_requests(
+            &mut machine,
+            false,
+            &[CommandRequest {
+                hardware_before: Some(0x0400),
+                value: 0x0002,
+                hardware,
+                rule: "pci_enable_device: memory decode, INTx unmasked if there is a pin",
+            }],
+        );
+    }
 }
 
 #[test]
