@@ -228,6 +228,44 @@ fn a_permissive_write_to_a_kept_register_is_read_back_from_the_device() {
 }
 
 #[test]
+fn permissive_writes_of_any_width_to_a_kept_register_are_read_back_byte_for_byte() {
+    // conf_space.c: no field at 0x2C -> the write goes to the device
+    // (permissive) and a read answers the device. The subsystem IDs start
+    // as 0xa01f_8086.
+    let device = nic().writable(0x2C, Width::Dword, 0xFFFF_FFFF);
+    let mut machine = Machine::new([(NIC, device)]);
+    let options = DeviceOptions { permissive: true };
+    let mut guest = nic_guest(&machine, &options);
+    assert_eq!(
+        machine.read(&mut guest, GUEST_NIC, 0x2C, 4),
+        (0, 0xa01f_8086)
+    );
+    assert_eq!(
+        machine.write(&mut guest, GUEST_NIC, 0x2C, 4, 0x1234_5678),
+        0
+    );
+    assert_eq!(
+        machine.read(&mut guest, GUEST_NIC, 0x2C, 4),
+        (0, 0x1234_5678)
+    );
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x2E, 1, 0xAB), 0);
+    assert_eq!(machine.peek(NIC, 0x2C, Width::Dword), 0x12AB_5678);
+    for (offset, size, value) in [
+        (0x2C, 4, 0x12AB_5678),
+        (0x2E, 2, 0x12AB),
+        (0x2F, 1, 0x12),
+        (0x2D, 1, 0x56),
+        (0x2C, 1, 0x78),
+    ] {
+        assert_eq!(
+            machine.read(&mut guest, GUEST_NIC, offset, size),
+            (0, value),
+            "{offset:#x}/{size}"
+        );
+    }
+}
+
+#[test]
 fn the_command_register_reads_hardware_guest_bits_and_cached_others() {
     let mut machine = machine();
     let mut guest = nic_guest(&machine, &DeviceOptions::default());
@@ -985,6 +1023,36 @@ fn a_quirk_makes_a_register_writable_for_matching_devices_only() {
     // The other device's quirk does not apply: no field, not permissive.
     assert_eq!(machine.write(&mut guest, GUEST_NIC, 0xC4, 4, 1), 0);
     assert_eq!(machine.peek(NIC, 0xC4, Width::Dword), 0);
+}
+
+#[test]
+fn a_quirk_inside_a_virtual_register_overrides_its_bytes_in_list_order() {
+    // conf_space.c: xen_pcibk_field_is_dup compares offsets only, so a
+    // quirk at 0x12 is added (after the header, list_add_tail), and a read
+    // merges every overlapping field in list order: BAR0's bytes, then the
+    // quirk's byte from the device. BAR0 is being sized: it answers
+    // 0xfffe_0000; the device holds 0xfebc_0000.
+    let quirk = Quirk {
+        vendor: None,
+        device: None,
+        subsystem_vendor: None,
+        subsystem_device: None,
+        offset: 0x12,
+        width: Width::Byte,
+        mask: 0,
+    };
+    let mut machine = machine();
+    let mut guest = guest_with(
+        TopologyKind::Vpci,
+        [machine.take_with(NIC, &DeviceOptions::default(), &[quirk])],
+    );
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x10, 4, u32::MAX), 0);
+    assert_eq!(
+        machine.read(&mut guest, GUEST_NIC, 0x10, 4),
+        (0, 0xffbc_0000)
+    );
+    assert_eq!(machine.read(&mut guest, GUEST_NIC, 0x12, 2), (0, 0xffbc));
+    assert_eq!(machine.read(&mut guest, GUEST_NIC, 0x13, 1), (0, 0xff));
 }
 
 #[test]
