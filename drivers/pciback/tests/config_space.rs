@@ -587,6 +587,24 @@ fn nic_with_all_command_bits() -> Machine {
 }
 
 #[test]
+fn a_byte_write_to_the_command_register_keeps_its_other_byte() {
+    // conf_space.c: a write narrower than the field reads the field
+    // (command_read: hardware GUEST bits, cached others), merges the new
+    // byte in (merge_value) and hands command_write the whole word.
+    let mut machine = machine();
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x04, 2, 0x0403), 0);
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x04, 1, 0x07), 0);
+    // Bus master set (pci_set_master), INTX_DISABLE still cached.
+    assert_eq!(machine.peek(NIC, 0x04, Width::Word), 0x0007);
+    assert_eq!(machine.read(&mut guest, GUEST_NIC, 0x04, 2), (0, 0x0407));
+    // And the high byte alone: the low byte (decode, bus master) is kept.
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x05, 1, 0x01), 0);
+    assert_eq!(machine.peek(NIC, 0x04, Width::Word), 0x0007);
+    assert_eq!(machine.read(&mut guest, GUEST_NIC, 0x04, 2), (0, 0x0107));
+}
+
+#[test]
 fn only_a_permissive_write_puts_the_guest_bits_in_the_hardware() {
     // command_write: cmd->val = value; not permissive -> return 0.
     // Permissive: if the register differs, write (value & PCI_COMMAND_GUEST)
