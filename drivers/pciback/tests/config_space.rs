@@ -356,6 +356,30 @@ fn a_release_forgets_bars_left_mid_sizing() {
 }
 
 #[test]
+fn only_all_address_bits_set_is_a_sizing_write() {
+    // bar_write: a sizing write sets every bit (value == ~0); any other
+    // value that is not the BAR's own is ignored, and the BAR reads its
+    // address. (offset, value written, what it reads after.)
+    let mut machine = machine();
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    for (offset, value, reads) in [
+        (0x14, 0xFFFF_FFF0, 0x0000_c041),
+        (0x14, 0x0000_0003, 0x0000_c041),
+        (0x14, u32::MAX, 0xffff_ffe1),
+        (0x10, 0x0000_000F, 0xfebc_0000),
+        (0x10, u32::MAX, 0xfffe_0000),
+    ] {
+        assert_eq!(machine.write(&mut guest, GUEST_NIC, offset, 4, value), 0);
+        assert_eq!(
+            machine.read(&mut guest, GUEST_NIC, offset, 4),
+            (0, reads),
+            "{offset:#x} after {value:#x}"
+        );
+    }
+    assert!(machine.writes().is_empty(), "{:?}", machine.writes());
+}
+
+#[test]
 fn writing_back_the_address_restores_a_bar_the_hardware_lost() {
     let mut machine = machine();
     let mut guest = nic_guest(&machine, &DeviceOptions::default());
@@ -853,9 +877,23 @@ fn header_fields_follow_their_handlers() {
         HeaderWrite {
             offset: 0x0F,
             size: 1,
+            value: 0x80,
+            hardware: &[(0x0F, 0x80)],
+            rule: "bist_write: the device's own bits (BIST capable)",
+        },
+        HeaderWrite {
+            offset: 0x0F,
+            size: 1,
             value: 0x40,
             hardware: &[(0x0F, 0x40)],
             rule: "bist_write: exactly START",
+        },
+        HeaderWrite {
+            offset: 0x0F,
+            size: 1,
+            value: 0x00,
+            hardware: &[(0x0F, 0x00)],
+            rule: "bist_write: only START differs from the device (0x40)",
         },
         HeaderWrite {
             offset: 0x0F,
