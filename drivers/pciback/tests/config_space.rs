@@ -938,6 +938,21 @@ fn header_fields_follow_their_handlers() {
 }
 
 #[test]
+fn taking_a_device_turns_its_pme_generation_off() {
+    // pm_ctrl_init: PMCSR read; if PME_ENABLE is set, it is written back
+    // without it (data select and the power state kept).
+    for (before, after) in [(0x0300_u32, 0x0200_u32), (0x0200, 0x0200)] {
+        let machine = Machine::new([(NIC, nic().raw_register(PM + 4, Width::Word, before))]);
+        machine.take(NIC);
+        assert_eq!(
+            machine.peek(NIC, PM + 4, Width::Word),
+            after,
+            "PMCSR {before:#06x}"
+        );
+    }
+}
+
+#[test]
 fn power_control_changes_state_through_the_power_code() {
     // A PM capability whose D3hot->D0 resets the function (No_Soft_Reset clear).
     let mut machine = Machine::new([(NIC, nic().raw_register(PM + 4, Width::Word, 0))]);
