@@ -941,7 +941,7 @@ fn header_fields_follow_their_handlers() {
 fn taking_a_device_turns_its_pme_generation_off() {
     // pm_ctrl_init: PMCSR read; if PME_ENABLE is set, it is written back
     // without it (data select and the power state kept).
-    for (before, after) in [(0x0300_u32, 0x0200_u32), (0x0200, 0x0200)] {
+    for (before, after) in [(0x0300_u32, 0x0200_u32), (0x0100, 0x0000), (0x0200, 0x0200)] {
         let machine = Machine::new([(NIC, nic().raw_register(PM + 4, Width::Word, before))]);
         machine.take(NIC);
         assert_eq!(
@@ -949,6 +949,55 @@ fn taking_a_device_turns_its_pme_generation_off() {
             after,
             "PMCSR {before:#06x}"
         );
+    }
+}
+
+#[test]
+fn power_control_writes_only_pme_status_and_data_select_and_only_when_they_differ() {
+    // pm_ctrl_write: new_state = value & STATE_MASK; value &= PM_OK_BITS
+    // (PME status, data select); if (old & PM_OK_BITS) != value, write
+    // (old & ~PM_OK_BITS) | value; then pci_set_power_state(new_state).
+    // PME status is write-one-to-clear; the simulated PMCSR also holds
+    // No_Soft_Reset (0x0008, read-only). (written, PMCSR after, waits.)
+    let mut machine = machine();
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    machine.bus.poke(NIC, PM + 4, Width::Word, 0x8008);
+    let pmcsr = i32::from(PM) + 4;
+    for (value, after, waited, rule) in [
+        (
+            0x8000,
+            0x8008,
+            false,
+            "PME status as the device has it: no write",
+        ),
+        (
+            0x0000,
+            0x8008,
+            false,
+            "PME status 0 differs: written as 0, which clears nothing",
+        ),
+        (
+            0x0003,
+            0x000B,
+            true,
+            "D3hot: pci_set_power_state writes PMCSR back with the new state, \
+             which clears the pending PME status",
+        ),
+        (
+            0x8203,
+            0x020B,
+            false,
+            "data select: written with the state kept (D3hot), no transition",
+        ),
+    ] {
+        machine.delay.clear();
+        assert_eq!(
+            machine.write(&mut guest, GUEST_NIC, pmcsr, 2, value),
+            0,
+            "{rule}"
+        );
+        assert_eq!(machine.peek(NIC, PM + 4, Width::Word), after, "{rule}");
+        assert_eq!(!machine.delay.waits().is_empty(), waited, "{rule}");
     }
 }
 
@@ -1124,6 +1173,11 @@ fn a_quirk_inside_a_virtual_register_overrides_its_bytes_in_list_order() {
     );
     assert_eq!(machine.read(&mut guest, GUEST_NIC, 0x12, 2), (0, 0xffbc));
     assert_eq!(machine.read(&mut guest, GUEST_NIC, 0x13, 1), (0, 0xff));
+    // The quirk's mask is empty: a write through it changes no bit of
+    // the device (quirks.rs: only the mask's bits are written), and BAR0
+    // stays where it is.
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x12, 1, 0x55), 0);
+    assert_eq!(machine.peek(NIC, 0x10, Width::Dword), 0xfebc_0000);
 }
 
 #[test]
