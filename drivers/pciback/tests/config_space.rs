@@ -941,7 +941,13 @@ fn header_fields_follow_their_handlers() {
 fn taking_a_device_turns_its_pme_generation_off() {
     // pm_ctrl_init: PMCSR read; if PME_ENABLE is set, it is written back
     // without it (data select and the power state kept).
-    for (before, after) in [(0x0300_u32, 0x0200_u32), (0x0100, 0x0000), (0x0200, 0x0200)] {
+    // PME status (write one to clear) is left alone when PME is off.
+    for (before, after) in [
+        (0x0300_u32, 0x0200_u32),
+        (0x0100, 0x0000),
+        (0x0200, 0x0200),
+        (0x8000, 0x8000),
+    ] {
         let machine = Machine::new([(NIC, nic().raw_register(PM + 4, Width::Word, before))]);
         machine.take(NIC);
         assert_eq!(
@@ -998,6 +1004,33 @@ fn power_control_writes_only_pme_status_and_data_select_and_only_when_they_diffe
         );
         assert_eq!(machine.peek(NIC, PM + 4, Width::Word), after, "{rule}");
         assert_eq!(!machine.delay.waits().is_empty(), waited, "{rule}");
+    }
+}
+
+#[test]
+fn power_control_walks_down_through_d1_and_d2_with_their_delays() {
+    // pci_set_power_state: from D0 any supported state; from D1/D2 only
+    // deeper; pci_raw_set_power_state waits 10 ms entering or leaving
+    // D3hot, 200 us entering or leaving D2, nothing for D1. The simulated
+    // function supports D1 and D2 and has No_Soft_Reset (0x0008) set, so
+    // leaving D3hot restores no BARs (need_restore is false).
+    let mut machine = machine();
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    let pmcsr = i32::from(PM) + 4;
+    let ms = std::time::Duration::from_millis;
+    for (value, after, waits) in [
+        (0x0001, 0x0009, vec![]),
+        (0x0002, 0x000A, vec![std::time::Duration::from_micros(200)]),
+        (0x0003, 0x000B, vec![ms(10)]),
+        (0x0000, 0x0008, vec![ms(10)]),
+    ] {
+        machine.delay.clear();
+        machine.bus.clear_writes();
+        assert_eq!(machine.write(&mut guest, GUEST_NIC, pmcsr, 2, value), 0);
+        assert_eq!(machine.peek(NIC, PM + 4, Width::Word), after, "{value:#x}");
+        assert_eq!(machine.delay.waits(), waits, "{value:#x}");
+        let written: Vec<u16> = machine.writes().iter().map(|w| w.offset).collect();
+        assert_eq!(written, [PM + 4], "{value:#x}");
     }
 }
 
