@@ -222,6 +222,44 @@ fn a_permissive_write_to_a_kept_register_is_read_back_from_the_device() {
 }
 
 #[test]
+fn permissive_writes_of_any_width_to_a_kept_register_are_read_back_byte_for_byte() {
+    // conf_space.c: no field at 0x2C -> the write goes to the device
+    // (permissive) and a read answers the device. The subsystem IDs start
+    // as 0xa01f_8086.
+    let device = nic().writable(0x2C, Width::Dword, 0xFFFF_FFFF);
+    let mut machine = Machine::new([(NIC, device)]);
+    let options = DeviceOptions { permissive: true };
+    let mut guest = nic_guest(&machine, &options);
+    assert_eq!(
+        machine.read(&mut guest, GUEST_NIC, 0x2C, 4),
+        (0, 0xa01f_8086)
+    );
+    assert_eq!(
+        machine.write(&mut guest, GUEST_NIC, 0x2C, 4, 0x1234_5678),
+        0
+    );
+    assert_eq!(
+        machine.read(&mut guest, GUEST_NIC, 0x2C, 4),
+        (0, 0x1234_5678)
+    );
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x2E, 1, 0xAB), 0);
+    assert_eq!(machine.peek(NIC, 0x2C, Width::Dword), 0x12AB_5678);
+    for (offset, size, value) in [
+        (0x2C, 4, 0x12AB_5678),
+        (0x2E, 2, 0x12AB),
+        (0x2F, 1, 0x12),
+        (0x2D, 1, 0x56),
+        (0x2C, 1, 0x78),
+    ] {
+        assert_eq!(
+            machine.read(&mut guest, GUEST_NIC, offset, size),
+            (0, value),
+            "{offset:#x}/{size}"
+        );
+    }
+}
+
+#[test]
 fn the_command_register_reads_hardware_guest_bits_and_cached_others() {
     let mut machine = machine();
     let mut guest = nic_guest(&machine, &DeviceOptions::default());
@@ -281,6 +319,58 @@ fn bar_sizing_as_a_guest_does_it_never_reaches_the_hardware() {
         "BAR writes reached the hardware: {:?}",
         machine.writes()
     );
+}
+
+#[test]
+fn a_release_forgets_bars_left_mid_sizing() {
+    // pcistub_put_pci_dev -> xen_pcibk_config_reset_dev -> bar_reset:
+    // which = 0, so the next guest reads the addresses, not the sizes.
+    let mut machine = machine();
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x10, 4, u32::MAX), 0);
+    assert_eq!(
+        machine.write(&mut guest, GUEST_NIC, 0x30, 4, 0xffff_fffe),
+        0
+    );
+    assert_eq!(
+        machine.read(&mut guest, GUEST_NIC, 0x10, 4),
+        (0, 0xfffe_0000)
+    );
+    let mut device = guest.remove(GUEST_NIC).unwrap();
+    machine.release(&mut device).unwrap();
+    let mut guest = guest_with(TopologyKind::Vpci, [device]);
+    assert_eq!(
+        machine.read(&mut guest, GUEST_NIC, 0x10, 4),
+        (0, 0xfebc_0000)
+    );
+    assert_eq!(
+        machine.read(&mut guest, GUEST_NIC, 0x30, 4),
+        (0, 0xfeb8_0000)
+    );
+}
+
+#[test]
+fn only_all_address_bits_set_is_a_sizing_write() {
+    // bar_write: a sizing write sets every bit (value == ~0); any other
+    // value that is not the BAR's own is ignored, and the BAR reads its
+    // address. (offset, value written, what it reads after.)
+    let mut machine = machine();
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    for (offset, value, reads) in [
+        (0x14, 0xFFFF_FFF0, 0x0000_c041),
+        (0x14, 0x0000_0003, 0x0000_c041),
+        (0x14, u32::MAX, 0xffff_ffe1),
+        (0x10, 0x0000_000F, 0xfebc_0000),
+        (0x10, u32::MAX, 0xfffe_0000),
+    ] {
+        assert_eq!(machine.write(&mut guest, GUEST_NIC, offset, 4, value), 0);
+        assert_eq!(
+            machine.read(&mut guest, GUEST_NIC, offset, 4),
+            (0, reads),
+            "{offset:#x} after {value:#x}"
+        );
+    }
+    assert!(machine.writes().is_empty(), "{:?}", machine.writes());
 }
 
 #[test]
@@ -421,6 +511,260 @@ fn memory_write_invalidate_needs_a_working_cache_line_size() {
     );
 }
 
+/// One guest write of the command register on a device whose command
+/// register the test may first set behind the backend's back.
+struct CommandRequest {
+    /// What the hardware holds before the write, if the test sets it.
+    hardware_before: Option<u32>,
+    value: u32,
+    /// What the hardware holds after.
+    hardware: u32,
+    rule: &'static str,
+}
+
+fn run_command_requests(machine: &mut Machine, permissive: bool, steps: &[CommandRequest]) {
+    let options = DeviceOptions { permissive };
+    let mut guest = nic_guest(machine, &options);
+    for step in steps {
+        if let Some(before) = step.hardware_before {
+            machine.bus.poke(NIC, 0x04, Width::Word, before);
+        }
+        assert_eq!(
+            machine.write(&mut guest, GUEST_NIC, 0x04, 2, step.value),
+            0,
+            "{}",
+            step.rule
+        );
+        assert_eq!(
+            machine.peek(NIC, 0x04, Width::Word),
+            step.hardware,
+            "hardware after {:#06x}: {}",
+            step.value,
+            step.rule
+        );
+    }
+}
+
+#[test]
+fn decode_requests_enable_a_disabled_device_and_disable_an_enabled_one() {
+    // command_write: !pci_is_enabled && is_enable_cmd -> pci_enable_device
+    // (decoding for the I/O and memory BARs); pci_is_enabled &&
+    // !is_enable_cmd -> pci_disable_device; otherwise the enable state is
+    // left alone and, not permissive, nothing is written. The test clears
+    // decoding behind the backend's back to see whether it enabled. The
+    // take leaves the device disabled (xen_pcibk_reset_device).
+    let mut machine = machine();
+    run_command_requests(
+        &mut machine,
+        false,
+        &[
+            CommandRequest {
+                hardware_before: Some(0),
+                value: 0x0001,
+                hardware: 0x0003,
+                rule: "disabled + I/O: pci_enable_device turns on I/O and memory",
+            },
+            CommandRequest {
+                hardware_before: Some(0),
+                value: 0x0002,
+                hardware: 0x0000,
+                rule: "enabled + memory: no pci_enable_device, nothing written",
+            },
+            CommandRequest {
+                hardware_before: Some(0),
+                value: 0x0003,
+                hardware: 0x0000,
+                rule: "still enabled: the previous request did not disable",
+            },
+            CommandRequest {
+                hardware_before: None,
+                value: 0x0000,
+                hardware: 0x0000,
+                rule: "enabled + no decode: pci_disable_device",
+            },
+            CommandRequest {
+                hardware_before: None,
+                value: 0x0000,
+                hardware: 0x0000,
+                rule: "disabled + no decode: nothing",
+            },
+            CommandRequest {
+                hardware_before: Some(0),
+                value: 0x0002,
+                hardware: 0x0003,
+                rule: "disabled again + memory: pci_enable_device",
+            },
+        ],
+    );
+}
+
+/// [`nic`] with every command bit up to INTx disable writable (the
+/// simulated default has only decode, bus master, parity, SERR and INTx).
+fn nic_with_all_command_bits() -> Machine {
+    Machine::new([(NIC, nic().writable(0x04, Width::Word, 0x07FF))])
+}
+
+#[test]
+fn a_byte_write_to_the_command_register_keeps_its_other_byte() {
+    // conf_space.c: a write narrower than the field reads the field
+    // (command_read: hardware GUEST bits, cached others), merges the new
+    // byte in (merge_value) and hands command_write the whole word.
+    let mut machine = machine();
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x04, 2, 0x0403), 0);
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x04, 1, 0x07), 0);
+    // Bus master set (pci_set_master), INTX_DISABLE still cached.
+    assert_eq!(machine.peek(NIC, 0x04, Width::Word), 0x0007);
+    assert_eq!(machine.read(&mut guest, GUEST_NIC, 0x04, 2), (0, 0x0407));
+    // And the high byte alone: the low byte (decode, bus master) is kept.
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x05, 1, 0x01), 0);
+    assert_eq!(machine.peek(NIC, 0x04, Width::Word), 0x0007);
+    assert_eq!(machine.read(&mut guest, GUEST_NIC, 0x04, 2), (0, 0x0107));
+}
+
+#[test]
+fn only_a_permissive_write_puts_the_guest_bits_in_the_hardware() {
+    // command_write: cmd->val = value; not permissive -> return 0.
+    // Permissive: if the register differs, write (value & PCI_COMMAND_GUEST)
+    // | (current & ~PCI_COMMAND_GUEST). 0x03A3: decode, VGA snoop, wait
+    // cycle, fast back-to-back (guest bits) and SERR (not one).
+    for (permissive, hardware, rule) in [
+        (false, 0x0003, "not permissive: only the enable rule acts"),
+        (
+            true,
+            0x02A3,
+            "permissive: guest bits written, SERR kept from hardware",
+        ),
+    ] {
+        let mut machine = nic_with_all_command_bits();
+        let options = DeviceOptions { permissive };
+        let mut guest = nic_guest(&machine, &options);
+        assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x04, 2, 0x03A3), 0);
+        assert_eq!(machine.peek(NIC, 0x04, Width::Word), hardware, "{rule}");
+        // command_read: (real & PCI_COMMAND_GUEST) | (cached & ~PCI_COMMAND_GUEST).
+        let reads = (hardware & u32::from(COMMAND_GUEST)) | (0x03A3 & !u32::from(COMMAND_GUEST));
+        assert_eq!(
+            machine.read(&mut guest, GUEST_NIC, 0x04, 2),
+            (0, reads),
+            "{rule}"
+        );
+    }
+}
+
+#[test]
+fn memory_write_invalidate_follows_the_change_of_the_cached_bit() {
+    // command_write: MWI newly asked for -> pci_set_mwi (cache line size
+    // written to 16, then the bit); asked for again -> nothing; no longer
+    // asked for -> pci_clear_mwi. Not permissive.
+    let mut machine = nic_with_all_command_bits();
+    run_command_requests(
+        &mut machine,
+        false,
+        &[
+            CommandRequest {
+                hardware_before: None,
+                value: 0x0013,
+                hardware: 0x0013,
+                rule: "MWI asked for: pci_set_mwi",
+            },
+            CommandRequest {
+                hardware_before: None,
+                value: 0x0013,
+                hardware: 0x0013,
+                rule: "MWI asked for again: nothing",
+            },
+            CommandRequest {
+                hardware_before: None,
+                value: 0x0003,
+                hardware: 0x0003,
+                rule: "MWI dropped: pci_clear_mwi",
+            },
+        ],
+    );
+    assert_eq!(machine.peek(NIC, 0x0C, Width::Byte), 16);
+}
+
+#[test]
+fn pci_set_mwi_keeps_a_cache_line_size_that_is_a_multiple_of_the_cpus() {
+    // pci_set_cacheline_size: kept if >= pci_cache_line_size (16 dwords on
+    // x86) and a multiple of it; otherwise 16 is written (and read back).
+    // Then pci_set_mwi sets the bit.
+    for (before, after, rewritten) in [
+        (0, 16, true),
+        (8, 16, true),
+        (16, 16, false),
+        (24, 16, true),
+        (32, 32, false),
+    ] {
+        let mut machine = Machine::new([(
+            NIC,
+            nic()
+                .writable(0x04, Width::Word, 0x07FF)
+                .raw_register(0x0C, Width::Byte, before),
+        )]);
+        let mut guest = nic_guest(&machine, &DeviceOptions::default());
+        assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x04, 2, 0x0013), 0);
+        assert_eq!(machine.peek(NIC, 0x0C, Width::Byte), after, "{before}");
+        assert_eq!(
+            machine.writes().iter().any(|write| write.offset == 0x0C),
+            rewritten,
+            "cache line size {before}"
+        );
+        assert_eq!(machine.peek(NIC, 0x04, Width::Word), 0x0013, "{before}");
+    }
+}
+
+#[test]
+fn enabling_unmasks_intx_only_for_a_function_with_a_pin() {
+    // do_pci_enable_device: no MSI/MSI-X, and a pin -> INTX_DISABLE cleared.
+    let with_pin = |pin: u8| {
+        SimDevice::endpoint(0x8086, 0x100e, 0x02_00_00)
+            .interrupt(pin, if pin == 0 { 0 } else { LINE })
+            .bar(0, SimBar::memory32(0x2_0000).at(0xfebc_0000))
+    };
+    for (pin, hardware) in [(1, 0x0002), (0, 0x0402)] {
+        let mut machine = Machine::new([(NIC, with_pin(pin))]);
+        run_command_requests(
+            &mut machine,
+            false,
+            &[CommandRequest {
+                hardware_before: Some(0x0400),
+                value: 0x0002,
+                hardware,
+                rule: "pci_enable_device: memory decode, INTx unmasked if there is a pin",
+            }],
+        );
+    }
+}
+
+#[test]
+fn bus_mastering_raises_a_conventional_devices_low_latency_timer() {
+    // pci_set_master -> pcibios_set_master: not for PCI Express; a latency
+    // timer below 16 becomes 64, one from 16 up is kept.
+    let conventional = |latency: u32| {
+        SimDevice::endpoint(0x8086, 0x100e, 0x02_00_00)
+            .interrupt(1, LINE)
+            .bar(0, SimBar::memory32(0x2_0000).at(0xfebc_0000))
+            .raw_register(0x0D, Width::Byte, latency)
+    };
+    for (device, latency, rule) in [
+        (conventional(0), 64, "conventional, 0 -> 64"),
+        (conventional(15), 64, "conventional, 15 -> 64"),
+        (conventional(16), 16, "conventional, 16 kept"),
+        (
+            nic().raw_register(0x0D, Width::Byte, 0),
+            0,
+            "PCI Express: no latency timer",
+        ),
+    ] {
+        let mut machine = Machine::new([(NIC, device)]);
+        let mut guest = nic_guest(&machine, &DeviceOptions::default());
+        assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x04, 2, 0x0006), 0);
+        assert_eq!(machine.peek(NIC, 0x04, Width::Word) & 0x4, 0x4, "{rule}");
+        assert_eq!(machine.peek(NIC, 0x0D, Width::Byte), latency, "{rule}");
+    }
+}
+
 #[test]
 fn unhandled_registers_take_writes_only_in_permissive_mode() {
     // conf_space.c: no field overlaps -> written only if permissive; otherwise
@@ -527,9 +871,23 @@ fn header_fields_follow_their_handlers() {
         HeaderWrite {
             offset: 0x0F,
             size: 1,
+            value: 0x80,
+            hardware: &[(0x0F, 0x80)],
+            rule: "bist_write: the device's own bits (BIST capable)",
+        },
+        HeaderWrite {
+            offset: 0x0F,
+            size: 1,
             value: 0x40,
             hardware: &[(0x0F, 0x40)],
             rule: "bist_write: exactly START",
+        },
+        HeaderWrite {
+            offset: 0x0F,
+            size: 1,
+            value: 0x00,
+            hardware: &[(0x0F, 0x00)],
+            rule: "bist_write: only START differs from the device (0x40)",
         },
         HeaderWrite {
             offset: 0x0F,
@@ -571,6 +929,103 @@ fn header_fields_follow_their_handlers() {
         machine.read(&mut guest, GUEST_NIC, 0x3C, 1),
         (0, u32::from(LINE))
     );
+}
+
+#[test]
+fn taking_a_device_turns_its_pme_generation_off() {
+    // pm_ctrl_init: PMCSR read; if PME_ENABLE is set, it is written back
+    // without it (data select and the power state kept).
+    // PME status (write one to clear) is left alone when PME is off.
+    for (before, after) in [
+        (0x0300_u32, 0x0200_u32),
+        (0x0100, 0x0000),
+        (0x0200, 0x0200),
+        (0x8000, 0x8000),
+    ] {
+        let machine = Machine::new([(NIC, nic().raw_register(PM + 4, Width::Word, before))]);
+        machine.take(NIC);
+        assert_eq!(
+            machine.peek(NIC, PM + 4, Width::Word),
+            after,
+            "PMCSR {before:#06x}"
+        );
+    }
+}
+
+#[test]
+fn power_control_writes_only_pme_status_and_data_select_and_only_when_they_differ() {
+    // pm_ctrl_write: new_state = value & STATE_MASK; value &= PM_OK_BITS
+    // (PME status, data select); if (old & PM_OK_BITS) != value, write
+    // (old & ~PM_OK_BITS) | value; then pci_set_power_state(new_state).
+    // PME status is write-one-to-clear; the simulated PMCSR also holds
+    // No_Soft_Reset (0x0008, read-only). (written, PMCSR after, waits.)
+    let mut machine = machine();
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    machine.bus.poke(NIC, PM + 4, Width::Word, 0x8008);
+    let pmcsr = i32::from(PM) + 4;
+    for (value, after, waited, rule) in [
+        (
+            0x8000,
+            0x8008,
+            false,
+            "PME status as the device has it: no write",
+        ),
+        (
+            0x0000,
+            0x8008,
+            false,
+            "PME status 0 differs: written as 0, which clears nothing",
+        ),
+        (
+            0x0003,
+            0x000B,
+            true,
+            "D3hot: pci_set_power_state writes PMCSR back with the new state, \
+             which clears the pending PME status",
+        ),
+        (
+            0x8203,
+            0x020B,
+            false,
+            "data select: written with the state kept (D3hot), no transition",
+        ),
+    ] {
+        machine.delay.clear();
+        assert_eq!(
+            machine.write(&mut guest, GUEST_NIC, pmcsr, 2, value),
+            0,
+            "{rule}"
+        );
+        assert_eq!(machine.peek(NIC, PM + 4, Width::Word), after, "{rule}");
+        assert_eq!(!machine.delay.waits().is_empty(), waited, "{rule}");
+    }
+}
+
+#[test]
+fn power_control_walks_down_through_d1_and_d2_with_their_delays() {
+    // pci_set_power_state: from D0 any supported state; from D1/D2 only
+    // deeper; pci_raw_set_power_state waits 10 ms entering or leaving
+    // D3hot, 200 us entering or leaving D2, nothing for D1. The simulated
+    // function supports D1 and D2 and has No_Soft_Reset (0x0008) set, so
+    // leaving D3hot restores no BARs (need_restore is false).
+    let mut machine = machine();
+    let mut guest = nic_guest(&machine, &DeviceOptions::default());
+    let pmcsr = i32::from(PM) + 4;
+    let ms = std::time::Duration::from_millis;
+    for (value, after, waits) in [
+        (0x0001, 0x0009, vec![]),
+        (0x0002, 0x000A, vec![std::time::Duration::from_micros(200)]),
+        (0x0003, 0x000B, vec![ms(10)]),
+        (0x0000, 0x0008, vec![ms(10)]),
+    ] {
+        machine.delay.clear();
+        machine.bus.clear_writes();
+        assert_eq!(machine.write(&mut guest, GUEST_NIC, pmcsr, 2, value), 0);
+        assert_eq!(machine.peek(NIC, PM + 4, Width::Word), after, "{value:#x}");
+        assert_eq!(machine.delay.waits(), waits, "{value:#x}");
+        let written: Vec<u16> = machine.writes().iter().map(|w| w.offset).collect();
+        assert_eq!(written, [PM + 4], "{value:#x}");
+    }
 }
 
 #[test]
@@ -715,6 +1170,41 @@ fn a_quirk_makes_a_register_writable_for_matching_devices_only() {
     // The other device's quirk does not apply: no field, not permissive.
     assert_eq!(machine.write(&mut guest, GUEST_NIC, 0xC4, 4, 1), 0);
     assert_eq!(machine.peek(NIC, 0xC4, Width::Dword), 0);
+}
+
+#[test]
+fn a_quirk_inside_a_virtual_register_overrides_its_bytes_in_list_order() {
+    // conf_space.c: xen_pcibk_field_is_dup compares offsets only, so a
+    // quirk at 0x12 is added (after the header, list_add_tail), and a read
+    // merges every overlapping field in list order: BAR0's bytes, then the
+    // quirk's byte from the device. BAR0 is being sized: it answers
+    // 0xfffe_0000; the device holds 0xfebc_0000.
+    let quirk = Quirk {
+        vendor: None,
+        device: None,
+        subsystem_vendor: None,
+        subsystem_device: None,
+        offset: 0x12,
+        width: Width::Byte,
+        mask: 0,
+    };
+    let mut machine = machine();
+    let mut guest = guest_with(
+        TopologyKind::Vpci,
+        [machine.take_with(NIC, &DeviceOptions::default(), &[quirk])],
+    );
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x10, 4, u32::MAX), 0);
+    assert_eq!(
+        machine.read(&mut guest, GUEST_NIC, 0x10, 4),
+        (0, 0xffbc_0000)
+    );
+    assert_eq!(machine.read(&mut guest, GUEST_NIC, 0x12, 2), (0, 0xffbc));
+    assert_eq!(machine.read(&mut guest, GUEST_NIC, 0x13, 1), (0, 0xff));
+    // The quirk's mask is empty: a write through it changes no bit of
+    // the device (quirks.rs: only the mask's bits are written), and BAR0
+    // stays where it is.
+    assert_eq!(machine.write(&mut guest, GUEST_NIC, 0x12, 1, 0x55), 0);
+    assert_eq!(machine.peek(NIC, 0x10, Width::Dword), 0xfebc_0000);
 }
 
 #[test]

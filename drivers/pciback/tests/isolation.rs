@@ -362,9 +362,14 @@ fn a_rom_or_a_64_bit_bar_in_a_page_with_a_function_not_taken_is_refused() {
     assert_eq!(page(0xfe10_0800), page(0xfe10_0000));
     assert_eq!(page(0x10_0000_0200), page(0x10_0000_0000));
     let host_name = host.to_string();
-    for (at, shared_page) in [(rom, &rom_page), (wide, &wide_page)] {
+    // Each warning also names the two decoders and says one page.
+    for (at, shared_page, decoder, other) in [
+        (rom, &rom_page, "ROM shares", "BAR0"),
+        (wide, &wide_page, "BAR0 shares", "BAR2"),
+    ] {
         let name = at.to_string();
-        let words = [name.as_str(), host_name.as_str(), shared_page.as_str()];
+        let one_page = format!("page {shared_page} with {host_name} {other}");
+        let words = [name.as_str(), one_page.as_str(), decoder];
         assert_eq!(logged(log::Level::Warn, &words).len(), 1, "{at}");
     }
     machine.guest(2, &[rom]);

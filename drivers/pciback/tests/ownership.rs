@@ -250,6 +250,12 @@ fn takes_refuse_what_linux_refuses() {
             index: 0
         }
     );
+    // The operator's message names the function and the BAR.
+    let message = take(ENDPOINT).to_string();
+    assert!(
+        message.contains(&ENDPOINT.to_string()) && message.contains("BAR 0"),
+        "{message}"
+    );
     // pcistub_probe: only header types 0 and 1.
     assert_eq!(
         take(address(0, 4, 0)),

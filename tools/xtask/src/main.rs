@@ -7,6 +7,7 @@
 mod bench;
 mod fuzz;
 mod image;
+mod mutants;
 mod run;
 mod test;
 
@@ -30,6 +31,14 @@ usage: cargo xtask <command>
                            each) on one core; prints `fuzz: <target> <execs>
                            execs, <crashes> crashes, <coverage> features` and
                            minimizes fuzz/corpus/<target>; installs cargo-fuzz
+  mutants [--quick] [FILE...]
+                           cargo-mutants over pciback's decision modules (default:
+                           all; FILE as config/command.rs), one job; --quick skips
+                           the two long proptests (2 s of tests per mutant, not
+                           45 s); prints
+                           `mutants: <file> <caught> caught, <missed> missed,
+                           <unviable> unviable, <timeouts> timeouts` and the
+                           missed mutants; installs cargo-mutants
   bench [--reuse-nested]   instructions per config read and write on the op path,
                            then a guest's config read through the driver domain
                            against dom0's Linux pciback (nested scenario c)
@@ -43,6 +52,7 @@ fn main() -> ExitCode {
         Some("nested") => run::nested(&args[1..]),
         Some("bench") => bench::command(&args[1..]),
         Some("fuzz") => fuzz::command(&args[1..]),
+        Some("mutants") => mutants::command(&args[1..]),
         Some("test") => test::command(&args[1..]),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");

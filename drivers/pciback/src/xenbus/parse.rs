@@ -202,6 +202,11 @@ mod tests {
             Bdf::parse(b"0000:00:1f.07").unwrap().guest(),
             Address::new(0, 0, 0x1f, 7).map(VirtualAddress)
         );
+        // %x reads a whole unsigned int: eight digits are one field.
+        assert_eq!(
+            Bdf::parse(b"ffffffff:00:00.0").map(|bdf| bdf.domain),
+            Some(u32::MAX)
+        );
         // Parsed but out of range: Linux's lookup fails, so must ours.
         let wide = Bdf::parse(b"10000:00:20.8").unwrap();
         assert_eq!(wide.address(), None);
@@ -296,5 +301,8 @@ mod tests {
         assert_eq!(printable(b"7", 8), "7");
         assert_eq!(printable(b"a\0b\xffc", 8), "a?b?c");
         assert_eq!(printable(b"0123456789", 4), "0123...");
+        // Spaces are kept; exactly `limit` bytes are not marked as cut.
+        assert_eq!(printable(b"a b", 8), "a b");
+        assert_eq!(printable(b"0123", 4), "0123");
     }
 }
