@@ -33,6 +33,9 @@ pub struct Options<'a> {
 pub enum SelfTest {
     /// Read an unmapped address: the page-fault report and the failure stop.
     PageFault,
+    /// Fault with no usable stack: the double fault's report, from the
+    /// emergency stack (the IST path an NMI or machine check also takes).
+    DoubleFault,
     /// Panic: the panic report and the failure stop.
     Panic,
 }
@@ -70,11 +73,15 @@ pub fn parse<'a>(line: &'a str, mut problem: impl FnMut(Problem<'a>)) -> Options
                 options.selftest = Some(SelfTest::PageFault);
                 Ok(())
             }
+            ("selftest", Some("double-fault")) => {
+                options.selftest = Some(SelfTest::DoubleFault);
+                Ok(())
+            }
             ("selftest", Some("panic")) => {
                 options.selftest = Some(SelfTest::Panic);
                 Ok(())
             }
-            ("selftest", _) => Err("known self-tests are page-fault and panic"),
+            ("selftest", _) => Err("known self-tests are page-fault, double-fault and panic"),
             ("pci.ecam", Some(v)) => ecam::parse(v).map(|w| options.pci_ecam = Some(w)),
             ("xen-pciback.hide", Some(v)) => {
                 options.pciback_hide = Some(v);

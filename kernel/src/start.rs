@@ -219,6 +219,14 @@ fn run_selftest(options: &Options<'_>) {
                 unsafe { core::ptr::read_volatile(core::ptr::without_provenance::<u64>(8)) };
             error!(target: "selftest", "page 0 read returned {value:#x}: not unmapped?");
         }
+        Some(SelfTest::DoubleFault) => {
+            warn!(target: "selftest", "pushing onto a stack in unmapped page 0");
+            // SAFETY: not safe at all, on purpose: the stack pointer moves
+            // into page 0, which is unmapped, so the push faults, delivering
+            // that fault faults again, and the double fault's report runs on
+            // the emergency stack and stops the domain. Nothing returns here.
+            unsafe { core::arch::asm!("mov rsp, 0x1000", "push rax", options(noreturn)) }
+        }
         Some(SelfTest::Panic) => panic!("selftest: panic on request"),
     }
 }

@@ -124,6 +124,25 @@ fn page_fault_is_reported_and_stops_with_the_exception_status() {
     );
 }
 
+/// A fault with no usable stack ends in a double fault, reported from the
+/// emergency stack (the IST path NMIs and machine checks take too).
+#[test]
+fn double_fault_is_reported_from_the_emergency_stack() {
+    let out = Machine::new(&image())
+        .append("selftest=double-fault")
+        .run(&log_dir("double-fault"))
+        .expect("QEMU runs");
+    let log = &out.serial;
+    assert_eq!(out.exit, ImageExit::Exception, "{log}");
+    line(log, "!!! exception 8 (double fault) error code 0x0");
+    // The faulting push's stack pointer, in page 0.
+    line(log, "RSP 0x0000000000001000");
+    assert!(
+        !log.contains("boot: done"),
+        "the boot went on after the fault:\n{log}"
+    );
+}
+
 #[test]
 fn panic_is_reported_and_stops_with_the_panic_status() {
     let out = Machine::new(&image())
