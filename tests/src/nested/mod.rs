@@ -315,13 +315,8 @@ pub fn run_scenario(scenario: Scenario, options: &Options) -> Result<ScenarioOut
 
     let machine = qemu::Machine {
         xen: prepared.xen.clone(),
-        // tdt=off: Xen's timer in the local APIC's one-shot mode, not the
-        // TSC-deadline MSR. With TSC-deadline under QEMU's TCG, runs hung at
-        // random with every CPU idle (an `xl create` waiting for minutes)
-        // and went on the moment an interrupt came (the serial input of the
-        // time-limit dump): a timer that never fired.
         xen_args: format!(
-            "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all noreboot tdt=off \
+            "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all noreboot \
              dom0_mem=1024M,max:1024M dom0_max_vcpus=1 serial_tx_buffer=1M {}",
             scenario.xen_args()
         ),

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{Error, ResultExt};
+use super::{Error, ResultExt, progress};
 
 /// The PCI devices of the nested machine, at fixed slots on bus 0 (so that
 /// `tools/driver-domain.cfg` can name them): QEMU's `edu` test device, an
@@ -148,6 +148,16 @@ const AFTER_HALT: Duration = Duration::from_secs(1);
 /// leaves evidence of where each domain is.
 const HANG_KEYS: &[u8] = b"\x01\x01\x01q0e";
 
+/// Silence on the serial line after which it is nudged with [`NUDGE`].
+/// Xen on QEMU's TCG sometimes sits with every CPU idle until an interrupt
+/// comes: seen at `xl create` in scenario b, where no driver domain runs,
+/// and released by the first keystroke of the time-limit dump.
+const NUDGE_AFTER: Duration = Duration::from_secs(45);
+
+/// Ctrl-A three times, twice: Xen's console input goes to Xen and back to
+/// dom0, which changes nothing but raises the UART's interrupt.
+const NUDGE: &[u8] = b"\x01\x01\x01\x01\x01\x01";
+
 /// How long to read Xen's answer to [`HANG_KEYS`].
 const HANG_DUMP: Duration = Duration::from_secs(20);
 
@@ -209,8 +219,26 @@ pub(crate) fn boot(
     // After the end shows, keep reading a little: the rest of a crash dump,
     // dom0 powering the machine off, or the hardware domain halting it.
     let mut deadline = start + limit;
+    let mut heard = Instant::now();
     loop {
         let now = Instant::now();
+        if end.is_none() && now >= heard + NUDGE_AFTER {
+            if let Some(keys) = keys.as_mut() {
+                let _ = keys.write_all(NUDGE).and_then(|()| keys.flush());
+                writeln!(
+                    serial,
+                    "[{:8.3}] harness: no output for {} s, nudged the serial line",
+                    start.elapsed().as_secs_f64(),
+                    NUDGE_AFTER.as_secs()
+                )
+                .context(serial_log)?;
+                progress::note(&format!(
+                    "no output for {} s: nudged the serial line (an idle Xen waiting for an interrupt)",
+                    NUDGE_AFTER.as_secs()
+                ));
+            }
+            heard = now;
+        }
         if now >= deadline {
             // A hang: ask Xen where everything is, once, and read the answer.
             match keys.take() {
@@ -222,8 +250,9 @@ pub(crate) fn boot(
                 _ => break,
             }
         }
-        match receiver.recv_timeout(deadline - now) {
+        match receiver.recv_timeout(deadline.min(heard + NUDGE_AFTER) - now) {
             Ok(line) => {
+                heard = Instant::now();
                 writeln!(serial, "[{:8.3}] {}", line.at, line.text).context(serial_log)?;
                 watch(&line);
                 if end == Some(End::Done) && hardware_domain_halted(&line.text) {
