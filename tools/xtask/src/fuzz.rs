@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::image::{cargo, run, workspace};
+use crate::image::{cargo, ensure_cargo_tool, run, workspace};
 
 /// Every target, as `fuzz/Cargo.toml` names its binaries, and whether to
 /// trace comparisons (libFuzzer's value profile of `==` and `<`): the
@@ -71,7 +71,7 @@ pub fn command(args: &[String]) -> Result<(), String> {
     if chosen.is_empty() {
         chosen = TARGETS.to_vec();
     }
-    ensure_cargo_fuzz()?;
+    ensure_cargo_tool("fuzz", "cargo-fuzz")?;
     let mut failed = Vec::new();
     for (target, trace_compares) in chosen {
         let outcome = campaign(target, trace_compares, seconds)?;
@@ -99,21 +99,6 @@ pub fn command(args: &[String]) -> Result<(), String> {
             failed.join(", ")
         ))
     }
-}
-
-/// Installs cargo-fuzz from crates.io when `cargo fuzz` is missing.
-fn ensure_cargo_fuzz() -> Result<(), String> {
-    let present = cargo()
-        .args(["fuzz", "--version"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if present {
-        return Ok(());
-    }
-    eprintln!("installing cargo-fuzz (crates.io)...");
-    run(cargo().args(["install", "cargo-fuzz", "--locked"]))
 }
 
 fn fuzz_dir() -> PathBuf {

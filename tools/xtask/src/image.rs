@@ -80,3 +80,19 @@ pub fn build_command(args: &[String]) -> Result<(), String> {
     println!("{} ({size} bytes)", image.display());
     Ok(())
 }
+
+/// Installs `package` from crates.io when `cargo <subcommand>` is missing
+/// (cargo-fuzz, cargo-mutants: the set-up is the xtask's, not the host's).
+pub fn ensure_cargo_tool(subcommand: &str, package: &str) -> Result<(), String> {
+    let present = cargo()
+        .args([subcommand, "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if present {
+        return Ok(());
+    }
+    eprintln!("installing {package} (crates.io)...");
+    run(cargo().args(["install", package, "--locked"]))
+}

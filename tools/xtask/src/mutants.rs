@@ -21,9 +21,8 @@
 //! in `mutants.out/` (`missed.txt`, `outcomes.json`, a log per mutant).
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
 
-use crate::image::{cargo, run, workspace};
+use crate::image::{cargo, ensure_cargo_tool, run, workspace};
 
 /// Where `pciback`'s sources live, from the workspace root.
 const SOURCES: &str = "drivers/pciback/src";
@@ -99,7 +98,7 @@ pub fn command(args: &[String]) -> Result<(), String> {
             })
             .collect::<Result<_, _>>()?
     };
-    ensure_cargo_mutants()?;
+    ensure_cargo_tool("mutants", "cargo-mutants")?;
     let mut mutants = cargo();
     mutants.args(["mutants", "--package", "pciback", "--jobs", "1"]);
     for file in &files {
@@ -140,21 +139,6 @@ fn line(file: &str, tally: Tally) -> String {
         "mutants: {file} {} caught, {} missed, {} unviable, {} timeouts",
         tally.caught, tally.missed, tally.unviable, tally.timeouts
     )
-}
-
-/// Installs cargo-mutants from crates.io when `cargo mutants` is missing.
-fn ensure_cargo_mutants() -> Result<(), String> {
-    let present = cargo()
-        .args(["mutants", "--version"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if present {
-        return Ok(());
-    }
-    eprintln!("installing cargo-mutants (crates.io)...");
-    run(cargo().args(["install", "cargo-mutants", "--locked"]))
 }
 
 /// Per file (relative to [`SOURCES`]), what became of its mutants, and
